@@ -1,7 +1,81 @@
 package io.blocksim.cli;
 
-public final class Main {
+import io.blocksim.UserError;
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+/** The {@code blocksim} command line: one class per subcommand, all logic in the library packages. */
+@Command(name = "blocksim", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {
+            "Which strings make a transformer produce a similar internal vector? blocksim runs a "
+                + "character-level transformer over every unique substring of a corpus, keeps its block "
+                + "intermediates in memory-mapped shards and finds the top-k closest strings by cosine or L2.",
+            ""},
+        subcommands = {
+            CommandLine.HelpCommand.class,
+        },
+        footer = {"", "Run 'blocksim COMMAND --help' for a command's options."})
+public final class Main implements Runnable {
+    @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces for errors.")
+    boolean verbose;
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
     public static void main(String[] args) {
-        System.out.println("blocksim");
+        System.exit(execute(args));
+    }
+
+    /** Runs the CLI and returns its exit code (0 ok, 1 data error, 2 usage error). */
+    public static int execute(String... args) {
+        CommandLine cli = commandLine();
+        return cli.execute(args);
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setCaseInsensitiveEnumValuesAllowed(true);
+        cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            boolean verbose = parsed.matchedOptionValue("--verbose", false)
+                    || java.util.Arrays.asList(parsed.originalArgs().toArray()).contains("--verbose");
+            PrintWriter err = cmd.getErr();
+            Throwable t = ex;
+            if (t instanceof UserError u) {
+                err.println("blocksim: " + u.getMessage());
+                if (verbose) {
+                    u.printStackTrace(err);
+                }
+                err.flush();
+                return u.exitCode();
+            }
+            err.println("blocksim: internal error: " + t + (verbose ? "" : " (run with --verbose for details)"));
+            if (verbose) {
+                t.printStackTrace(err);
+            }
+            err.flush();
+            return 3;
+        });
+        cli.setParameterExceptionHandler((ex, args) -> {
+            CommandLine cmd = ex.getCommandLine();
+            PrintWriter err = cmd.getErr();
+            err.println("blocksim: " + ex.getMessage());
+            err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help'.");
+            err.flush();
+            return UserError.USAGE;
+        });
+        return cli;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"blocksim " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ")"};
+        }
     }
 }

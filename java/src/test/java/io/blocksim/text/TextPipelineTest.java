@@ -1,0 +1,102 @@
+package io.blocksim.text;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.blocksim.UserError;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TextPipelineTest {
+
+    @Test
+    void corpusCountsMatchTheSeed() {
+        Corpus corpus = TestCorpus.get();
+        assertEquals(Corpus.TINYSHAKESPEARE_SHA256, corpus.sha256());
+        assertEquals(1_115_394, corpus.text().length());
+        Tokenizer tok = Tokenizer.fromText(corpus.text());
+        assertEquals(65, tok.size());
+        StringTable strings = StringTable.uniqueSubstrings(tok.encode(corpus.text()), 10);
+        assertEquals(858_923, strings.size());
+        int[] expected = {65, 1_403, 11_556, 50_712, 141_021, 283_313, 447_352, 609_659, 750_467, 858_923};
+        for (int t = 0; t < 10; t++) {
+            assertEquals(expected[t], strings.prefixes(t).rows(), "prefixes at t=" + t);
+        }
+    }
+
+    @Test
+    void matchesANaiveImplementationOnRandomText() {
+        Random rnd = new Random(7);
+        for (int trial = 0; trial < 20; trial++) {
+            int len = 1 + rnd.nextInt(6);
+            StringBuilder sb = new StringBuilder();
+            int n = rnd.nextInt(400);
+            for (int i = 0; i < n; i++) {
+                sb.append("abc\n".charAt(rnd.nextInt(4)));
+            }
+            String text = sb.toString();
+            Tokenizer tok = new Tokenizer("\nabc");
+            StringTable table = StringTable.uniqueSubstrings(tok.encode(text), len);
+            LinkedHashSet<String> naive = new LinkedHashSet<>();
+            for (int i = 0; i + len <= text.length(); i++) {
+                naive.add(text.substring(i, i + len));
+            }
+            List<String> got = new ArrayList<>();
+            for (int r = 0; r < table.size(); r++) {
+                got.add(table.decode(tok, r, len));
+            }
+            assertEquals(new ArrayList<>(naive), got);
+            for (int t = 0; t < len; t++) {
+                Map<String, Integer> first = new LinkedHashMap<>();
+                for (int r = 0; r < got.size(); r++) {
+                    first.putIfAbsent(got.get(r).substring(0, t + 1), r);
+                }
+                PrefixIndex p = table.prefixes(t);
+                assertArrayEquals(first.values().stream().mapToInt(Integer::intValue).toArray(), p.firstStrings());
+                for (int r = 0; r <= got.size(); r++) {
+                    final int row = r;
+                    assertEquals(first.values().stream().filter(v -> v < row).count(), p.rowsBefore(r));
+                }
+            }
+        }
+    }
+
+    @Test
+    void tokenizerRoundTripsAndNamesBadCharacters() {
+        Tokenizer tok = new Tokenizer(" !abc");
+        assertEquals("ab c!", tok.decode(tok.encode("ab c!")));
+        UserError e = assertThrows(UserError.class, () -> tok.encode("abz"));
+        assertTrue(e.getMessage().contains("'z'") && e.getMessage().contains("position 2"), e.getMessage());
+        assertEquals(UserError.USAGE, e.exitCode());
+    }
+
+    @Test
+    void quoteLooksLikePythonRepr() {
+        assertEquals("'my most gr'", Tokenizer.quote("my most gr"));
+        assertEquals("'ng\\nfantast'", Tokenizer.quote("ng\nfantast"));
+        assertEquals("\"n's beams,\"", Tokenizer.quote("n's beams,"));
+    }
+
+    @Test
+    void anyUtf8FileIsACorpus(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("t.txt");
+        Files.writeString(f, "héllo wörld", StandardCharsets.UTF_8);
+        Corpus c = Corpus.resolve(f);
+        assertEquals("héllo wörld", c.text());
+        assertEquals(64, c.sha256().length());
+        Files.write(f, new byte[] {(byte) 0xff, (byte) 0xfe, 0x41});
+        assertThrows(UserError.class, () -> Corpus.read(f));
+        assertThrows(UserError.class, () -> Corpus.read(dir.resolve("missing.txt")));
+    }
+}
