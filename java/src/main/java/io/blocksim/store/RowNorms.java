@@ -1,0 +1,49 @@
+package io.blocksim.store;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * L2 norms of float32 rows, accumulated in double so the stored norm is the correctly rounded
+ * float of the exact value (search's cosine divides by it). A simple loop: it runs once per shard
+ * at commit time, far cheaper than the model that produced the rows.
+ *
+ * <p>TODO merge with io.blocksim.search.Norms (the parallel, Vector API version) when it lands.
+ */
+final class RowNorms {
+    private RowNorms() {
+    }
+
+    /**
+     * Writes the norm of each of {@code rows} rows of {@code dim} floats in {@code vectors} to
+     * {@code norms} (float32). Returns the first row with a NaN or infinite value, or whose norm
+     * overflows float32, or -1 when all are finite.
+     */
+    static long compute(MemorySegment vectors, long rows, int dim, MemorySegment norms) {
+        long bad = -1;
+        long base = 0;
+        for (long r = 0; r < rows; r++) {
+            double sum = 0;
+            for (int c = 0; c < dim; c++) {
+                double v = vectors.getAtIndex(Npy.FLOAT32, base + c);
+                sum += v * v;
+            }
+            float norm = (float) Math.sqrt(sum);
+            norms.setAtIndex(Npy.FLOAT32, r, norm);
+            if (bad < 0 && !Float.isFinite(norm)) {
+                bad = r;
+            }
+            base += dim;
+        }
+        return bad;
+    }
+
+    /** The first column of {@code row} that is NaN or infinite, or -1 (its norm merely overflowed). */
+    static int firstNonFinite(MemorySegment vectors, long row, int dim) {
+        for (int c = 0; c < dim; c++) {
+            if (!Float.isFinite(vectors.getAtIndex(Npy.FLOAT32, row * dim + c))) {
+                return c;
+            }
+        }
+        return -1;
+    }
+}
