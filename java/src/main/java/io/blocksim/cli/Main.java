@@ -15,6 +15,11 @@ import picocli.CommandLine.ScopeType;
                 + "intermediates in memory-mapped shards and finds the top-k closest strings by cosine or L2.",
             ""},
         subcommands = {
+            SearchCommand.class,
+            NormsCommand.class,
+            InfoCommand.class,
+            VerifyCommand.class,
+            ImportCommand.class,
             CommandLine.HelpCommand.class,
         },
         footer = {"", "Run 'blocksim COMMAND --help' for a command's options."})

@@ -9,12 +9,12 @@ import java.util.Map;
 import java.util.Random;
 
 /** A small model store with random vectors: what an extractor would write, without a model. */
-final class Fixtures {
-    static final String VOCAB = "\nab c";
+public final class Fixtures {
+    public static final String VOCAB = "\nab c";
     static final ModelInfo MODEL = new ModelInfo("a".repeat(64), 2, 8, 2, VOCAB);
     static final String DATASET = "d".repeat(64);
-    static final int L = 4;
-    static final int N = 11;
+    public static final int L = 4;
+    public static final int N = 11;
     static final int SHARD = 4;
     static final List<EntrySpec> ENTRIES = List.of(
             new EntrySpec("block_output", 0, L - 1, 8),
@@ -102,7 +102,7 @@ final class Fixtures {
     }
 
     /** A complete small store at {@code dir}. */
-    static Path modelStore(Path dir) {
+    public static Path modelStore(Path dir) {
         try (StoreWriter w = StoreWriter.open(dir, spec(), false)) {
             prepare(w);
             writeShards(w, w.shardCount());

@@ -1,0 +1,57 @@
+package io.blocksim.cli;
+
+import io.blocksim.search.NormStats;
+import io.blocksim.store.Store;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "norms", mixinStandardHelpOptions = true,
+        description = {"The notebook's norm table: per block, mean and std of a site's last-position norms.",
+            "", "For each block, the mean and sample standard deviation of the L2 norms of the site's",
+            "last-position vectors over the first --rows strings (the seed's batch 0)."})
+final class NormsCommand implements Callable<Integer> {
+    @Option(names = "--store", required = true, paramLabel = "STORE", description = "The store folder.")
+    Path store;
+
+    @Option(names = "--site", required = true, paramLabel = "SITE", description = "e.g. proj_output, ffwd_output.")
+    String site;
+
+    @Option(names = "--rows", defaultValue = "10000", description = "How many strings, from the first (default: ${DEFAULT-VALUE}).")
+    int rows;
+
+    @Option(names = "--json", description = "Print one JSON object instead of the table.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        try (Store s = Store.open(store)) {
+            List<NormStats.Row> table = NormStats.table(s, site, rows);
+            if (json) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("site", site);
+                m.put("rows", table.isEmpty() ? 0 : table.get(0).rows());
+                m.put("blocks", table.stream().map(r -> Map.of("block", r.block(), "mean", r.mean(), "std", r.std())).toList());
+                System.out.println(ResultFormat.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(m));
+            } else {
+                System.out.print(format(table));
+            }
+        }
+        return 0;
+    }
+
+    /** The notebook's lines: {@code Layer 0: mean 27.912761688232422, std 1.1137561798095703}. */
+    static String format(List<NormStats.Row> table) {
+        StringBuilder b = new StringBuilder();
+        for (NormStats.Row r : table) {
+            b.append(String.format(Locale.ROOT, "Layer %d: mean %s, std %s%n", r.block(),
+                    (float) r.mean(), (float) r.std()));
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,365 @@
+package io.blocksim.search;
+
+import io.blocksim.UserError;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Exact top-k on the CPU with the Java Vector API, on all cores, reading the shards' memory
+ * directly (no heap copies of row data).
+ *
+ * <p>The rows are cut into chunks that the worker threads claim in increasing order, each worker
+ * keeping its own per-query top-k (so its rows arrive in increasing order and a tie is settled by
+ * rejecting the later row); the workers' candidates are merged at the end. All queries are scored in
+ * the same pass over the data: few queries with the "narrow" kernel, many with the GEMM-shaped one
+ * (see {@link CpuKernels}); with several query groups, each block of rows is scored against every
+ * group while it is still in the core's L2 cache.
+ *
+ * <p>Cosine uses the shard's norms, or norms this backend computes once per shard and keeps while
+ * the shard is in use; queries are normalized once, in double. L2 scores are computed from the
+ * differences (no expansion, so no cancellation) and reported as {@code sqrt} of the float sum.
+ */
+public final class CpuSearchBackend implements SearchBackend {
+    /** Up to this many queries the narrow kernel is used; above, the GEMM-shaped one. */
+    static final int NARROW_MAX_QUERIES = 16;
+    /** Rows per claimed chunk: enough to amortize the claim, small enough to balance 2-64 threads. */
+    private static final int DEFAULT_CHUNK_ROWS = 2040;
+    /** Bytes of rows scored against all query groups before moving on (fits a core's L2). */
+    private static final long BLOCK_BYTES = 192 * 1024;
+
+    private final int threads;
+    private final int chunkRows;
+    private ForkJoinPool pool;
+    private final Map<VectorShard, MemorySegment> computedNorms = Collections.synchronizedMap(new WeakHashMap<>());
+
+    /** Uses every available processor. */
+    public CpuSearchBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public CpuSearchBackend(int threads) {
+        this(threads, DEFAULT_CHUNK_ROWS);
+    }
+
+    /** For tests: a small chunk size exercises the merge of many workers on small data. */
+    CpuSearchBackend(int threads, int chunkRows) {
+        if (threads < 1) {
+            throw UserError.usage("threads must be at least 1, got " + threads);
+        }
+        if (chunkRows < 1) {
+            throw new IllegalArgumentException("chunkRows must be at least 1");
+        }
+        this.threads = threads;
+        this.chunkRows = chunkRows;
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    @Override
+    public SearchResult search(VectorSet data, float[][] queries, int k, Metric metric) {
+        validate(data, queries, k);
+        int dim = data.dim();
+        int nq = queries.length;
+        boolean gemm = nq > NARROW_MAX_QUERIES;
+        float[][] prepared = prepareQueries(queries, metric);
+        int groupSize = gemm ? CpuKernels.QP : CpuKernels.NARROW_QUERIES;
+        float[][] groups = gemm ? transposedGroups(prepared, dim) : paddedGroups(prepared, dim);
+
+        List<VectorShard> shards = data.shards();
+        MemorySegment[] norms = new MemorySegment[shards.size()];
+        boolean shareable = true;
+        for (int i = 0; i < shards.size(); i++) {
+            VectorShard s = shards.get(i);
+            if (metric == Metric.COSINE) {
+                norms[i] = normsOf(s, dim);
+            }
+            shareable &= Parallel.shareable(s.vectors()) && Parallel.shareable(norms[i]);
+        }
+        int[] chunks = chunks(shards);
+        int workers = shareable ? Math.max(1, Math.min(threads, chunks.length / 3)) : 1;
+        Candidates[] found = new Candidates[workers];
+        for (int w = 0; w < workers; w++) {
+            found[w] = new Candidates(nq, groups.length * groupSize, k);
+        }
+        long rowBytes = (long) dim * Float.BYTES;
+        int blockRows = Math.max(12, (int) (BLOCK_BYTES / rowBytes) / 12 * 12);
+        Scan scan = new Scan(shards, norms, chunks, dim, metric, gemm, groups, groupSize, blockRows);
+        if (workers == 1) {
+            scan.run(found[0]);
+        } else {
+            List<Callable<Void>> tasks = new ArrayList<>();
+            for (Candidates c : found) {
+                tasks.add(() -> {
+                    scan.run(c);
+                    return null;
+                });
+            }
+            List<Future<Void>> done;
+            try {
+                done = pool().invokeAll(tasks);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while searching", e);
+            }
+            for (Future<Void> f : done) {
+                try {
+                    f.get();
+                } catch (ExecutionException e) {
+                    Throwable cause = e.getCause();
+                    if (cause instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    if (cause instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(cause);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while searching", e);
+                }
+            }
+        }
+        return merge(found, nq, k, metric);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (pool != null) {
+            pool.shutdownNow();
+            pool = null;
+        }
+        computedNorms.clear();
+    }
+
+    private synchronized ForkJoinPool pool() {
+        if (pool == null) {
+            pool = new ForkJoinPool(threads);
+        }
+        return pool;
+    }
+
+    static void validate(VectorSet data, float[][] queries, int k) {
+        if (queries == null || queries.length == 0) {
+            throw UserError.usage("no queries: give at least one query vector");
+        }
+        int rows = data.rows();
+        if (rows == 0) {
+            throw UserError.data("the vector set is empty: nothing to search");
+        }
+        if (k < 1 || k > rows) {
+            throw UserError.usage("k must be between 1 and " + rows + " (the number of rows), got " + k);
+        }
+        for (int q = 0; q < queries.length; q++) {
+            float[] v = queries[q];
+            if (v == null || v.length != data.dim()) {
+                throw UserError.data("query " + q + " has " + (v == null ? 0 : v.length)
+                        + " values but the vectors have dimension " + data.dim());
+            }
+            for (int d = 0; d < v.length; d++) {
+                if (!Float.isFinite(v[d])) {
+                    throw UserError.data("query " + q + " holds a non-finite value (" + v[d] + ") at position " + d);
+                }
+            }
+        }
+    }
+
+    /** Cosine: q / max(|q|, eps) computed in double, so the kernels only need the row norms. */
+    private static float[][] prepareQueries(float[][] queries, Metric metric) {
+        float[][] out = new float[queries.length][];
+        for (int q = 0; q < queries.length; q++) {
+            float[] v = queries[q];
+            if (metric == Metric.L2) {
+                out[q] = v.clone();
+                continue;
+            }
+            double ss = 0;
+            for (float f : v) {
+                ss += (double) f * f;
+            }
+            double scale = 1.0 / Math.max(Math.sqrt(ss), Metric.NORM_EPS);
+            float[] u = new float[v.length];
+            for (int d = 0; d < v.length; d++) {
+                u[d] = (float) (v[d] * scale);
+            }
+            out[q] = u;
+        }
+        return out;
+    }
+
+    /** Narrow groups: NARROW_QUERIES queries, each zero-padded to a whole number of vectors. */
+    private static float[][] paddedGroups(float[][] queries, int dim) {
+        int per = CpuKernels.NARROW_QUERIES;
+        int dp = CpuKernels.S.loopBound(dim + CpuKernels.L - 1);
+        float[][] groups = new float[(queries.length + per - 1) / per][per * dp];
+        for (int q = 0; q < queries.length; q++) {
+            System.arraycopy(queries[q], 0, groups[q / per], (q % per) * dp, dim);
+        }
+        return groups;
+    }
+
+    /** GEMM groups: QP queries transposed to {@code [dim][QP]}, zero in unused slots. */
+    private static float[][] transposedGroups(float[][] queries, int dim) {
+        int qp = CpuKernels.QP;
+        float[][] groups = new float[(queries.length + qp - 1) / qp][dim * qp];
+        for (int q = 0; q < queries.length; q++) {
+            float[] t = groups[q / qp];
+            int j = q % qp;
+            for (int d = 0; d < dim; d++) {
+                t[d * qp + j] = queries[q][d];
+            }
+        }
+        return groups;
+    }
+
+    private MemorySegment normsOf(VectorShard s, int dim) {
+        if (s.norms() != null) {
+            if (s.norms().byteSize() < (long) s.rows() * Float.BYTES) {
+                throw UserError.data("the norms of the shard at row " + s.firstRow() + " hold fewer than "
+                        + s.rows() + " values");
+            }
+            return s.norms();
+        }
+        MemorySegment n = computedNorms.get(s);
+        if (n == null) {
+            // An automatic arena: freed with the map entry once the caller drops the shard.
+            n = Norms.compute(s.vectors(), s.rows(), dim, Arena.ofAuto());
+            computedNorms.put(s, n);
+        }
+        return n;
+    }
+
+    /** Chunks as (shard, first local row, row count) triples, in increasing global row order. */
+    private int[] chunks(List<VectorShard> shards) {
+        List<int[]> list = new ArrayList<>();
+        for (int i = 0; i < shards.size(); i++) {
+            int rows = shards.get(i).rows();
+            for (int r = 0; r < rows; r += chunkRows) {
+                list.add(new int[] {i, r, Math.min(chunkRows, rows - r)});
+            }
+        }
+        int[] flat = new int[list.size() * 3];
+        for (int c = 0; c < list.size(); c++) {
+            System.arraycopy(list.get(c), 0, flat, 3 * c, 3);
+        }
+        return flat;
+    }
+
+    /** The shared, read-only description of one search that every worker runs. */
+    private static final class Scan {
+        private final VectorShard[] shards;
+        private final MemorySegment[] norms;
+        private final int[] chunks;
+        private final int dim;
+        private final Metric metric;
+        private final boolean gemm;
+        private final float[][] groups;
+        private final int groupSize;
+        private final int blockRows;
+        private final AtomicInteger next = new AtomicInteger();
+
+        Scan(List<VectorShard> shards, MemorySegment[] norms, int[] chunks, int dim, Metric metric, boolean gemm,
+                float[][] groups, int groupSize, int blockRows) {
+            this.shards = shards.toArray(new VectorShard[0]);
+            this.norms = norms;
+            this.chunks = chunks;
+            this.dim = dim;
+            this.metric = metric;
+            this.gemm = gemm;
+            this.groups = groups;
+            this.groupSize = groupSize;
+            this.blockRows = groups.length == 1 ? Integer.MAX_VALUE : blockRows;
+        }
+
+        void run(Candidates out) {
+            int count = chunks.length / 3;
+            for (int c = next.getAndIncrement(); c < count; c = next.getAndIncrement()) {
+                int si = chunks[3 * c];
+                VectorShard s = shards[si];
+                int start = chunks[3 * c + 1];
+                int end = start + chunks[3 * c + 2];
+                for (int b = start; b < end; b = (int) Math.min(end, (long) b + blockRows)) {
+                    int e = (int) Math.min(end, (long) b + blockRows);
+                    for (int g = 0; g < groups.length; g++) {
+                        score(out, s.vectors(), norms[si], b, e, s.firstRow(), groups[g], g * groupSize);
+                    }
+                }
+            }
+        }
+
+        private void score(Candidates out, MemorySegment v, MemorySegment n, int r0, int r1, int base, float[] q,
+                int qOff) {
+            if (gemm) {
+                if (metric == Metric.COSINE) {
+                    CpuKernels.gemmDot(out, v, n, r0, r1, base, dim, q, qOff);
+                } else {
+                    CpuKernels.gemmL2(out, v, n, r0, r1, base, dim, q, qOff);
+                }
+            } else if (metric == Metric.COSINE) {
+                CpuKernels.narrowDot(out, v, n, r0, r1, base, dim, q, qOff);
+            } else {
+                CpuKernels.narrowL2(out, v, n, r0, r1, base, dim, q, qOff);
+            }
+        }
+    }
+
+    private static SearchResult merge(Candidates[] found, int nq, int k, Metric metric) {
+        int[][] rows = new int[nq][k];
+        float[][] scores = new float[nq][k];
+        for (int q = 0; q < nq; q++) {
+            int total = 0;
+            for (Candidates c : found) {
+                total += c.heap(q).size();
+            }
+            long[] all = new long[total];
+            int at = 0;
+            for (Candidates c : found) {
+                at = c.heap(q).drainTo(all, at);
+            }
+            Arrays.sort(all);  // packed order: best key first, then lower row
+            for (int i = 0; i < k; i++) {
+                float key = TopK.keyOf(all[i]);
+                rows[q][i] = TopK.rowOf(all[i]);
+                scores[q][i] = metric == Metric.L2 ? (float) Math.sqrt(0.0 - key) : key + 0.0f;
+            }
+            if (metric == Metric.L2) {
+                lowerRowFirstAmongEqual(rows[q], scores[q]);
+            }
+        }
+        return new SearchResult(metric, k, rows, scores);
+    }
+
+    /**
+     * Distinct squared distances can round to the same reported distance; within such a run the
+     * rows must still go lowest first. Runs are short, so insertion sort.
+     */
+    private static void lowerRowFirstAmongEqual(int[] rows, float[] scores) {
+        for (int i = 1; i < rows.length; i++) {
+            int r = rows[i];
+            int j = i - 1;
+            while (j >= 0 && scores[j] == scores[i] && rows[j] > r) {
+                rows[j + 1] = rows[j];
+                j--;
+            }
+            rows[j + 1] = r;
+        }
+    }
+}
