@@ -1,0 +1,84 @@
+// Host-side launch planning for the blocksim kernels: the C++ twin of kernels/README.md, which the
+// Java host (io.blocksim.cuda) implements the same way. Keep the three in step.
+#pragma once
+#include <algorithm>
+#include <cstddef>
+
+namespace bsplan {
+
+const int kThreads = 256;
+const int kMetricCosine = 0;
+const int kMetricL2 = 1;
+
+inline int pow2ceil(int x) {
+    int p = 1;
+    while (p < x) p <<= 1;
+    return p;
+}
+inline long long ceilDiv(long long a, long long b) { return (a + b - 1) / b; }
+
+// shared memory of the top-k engine with `slots` query slots
+inline size_t engineBytes(int slots, int k) {
+    const size_t L = (size_t)pow2ceil(k);
+    const size_t B = std::max<size_t>(L, 512);
+    return (slots * (L + B) * 8 + (size_t)slots * 16 + (size_t)slots * 4 + 15) & ~(size_t)15;
+}
+inline size_t scanSmem(int qc, int k) {
+    return 3 * 256 * 20 * 4 + 3 * (size_t)qc * 16 * 4 + engineBytes(qc, k);
+}
+inline size_t selectSmem(int k, int metric) {
+    return engineBytes(1, k) + (metric == kMetricL2 ? 1024 : 0);
+}
+inline size_t mergeSmem(int k) { return engineBytes(1, k); }
+
+// queries per scan block: the largest of 8, 4, 2, 1 that is <= pow2ceil(Q) and fits
+inline int scanQueryChunk(int Q, int k, size_t maxSmemOptin) {
+    int qc = std::min(8, pow2ceil(Q));
+    while (qc > 1 && scanSmem(qc, k) > maxSmemOptin) qc >>= 1;
+    return qc;
+}
+inline const char* scanKernel(int metric, int qc) {
+    static const char* cos[] = {"blocksim_scan_cos_q1", "blocksim_scan_cos_q2", nullptr,
+                                "blocksim_scan_cos_q4", nullptr, nullptr, nullptr,
+                                "blocksim_scan_cos_q8"};
+    static const char* l2[] = {"blocksim_scan_l2_q1", "blocksim_scan_l2_q2", nullptr,
+                               "blocksim_scan_l2_q4", nullptr, nullptr, nullptr,
+                               "blocksim_scan_l2_q8"};
+    return metric == kMetricL2 ? l2[qc - 1] : cos[qc - 1];
+}
+
+struct ScanPlan {
+    int qc = 1, qChunks = 1, rowBlocks = 1, rowsPerBlock = 1;
+    size_t smem = 0;
+    const char* kernel = nullptr;
+};
+// occupancy: blocks per SM for (kernel, 256 threads, smem) from the occupancy calculator.
+inline ScanPlan planScan(int N, int Q, int k, int metric, int smCount, int occupancy,
+                         size_t maxSmemOptin, int rowsPerBlockOverride = 0) {
+    ScanPlan p;
+    p.qc = scanQueryChunk(Q, k, maxSmemOptin);
+    p.kernel = scanKernel(metric, p.qc);
+    p.smem = scanSmem(p.qc, k);
+    p.qChunks = (int)ceilDiv(Q, p.qc);
+    const long long slots = (long long)smCount * std::max(1, occupancy);
+    long long rb = std::max(1LL, slots / p.qChunks);
+    rb = std::min(rb, std::max(1LL, ceilDiv(N, 256)));
+    rb = std::min(rb, 65535LL);
+    p.rowsPerBlock = (int)std::max(1LL, ceilDiv(N, rb));
+    if (rowsPerBlockOverride > 0) p.rowsPerBlock = rowsPerBlockOverride;
+    p.rowBlocks = (int)std::max(1LL, ceilDiv(N, p.rowsPerBlock));
+    return p;
+}
+
+// merge: candidates per block before the final merge
+inline int mergeChunk(int k) { return std::max(8192, 8 * pow2ceil(k)); }
+// select: rows of the score tile per block
+inline int selectChunk(int k) { return std::max(4096, 16 * pow2ceil(k)); }
+// rows per SGEMM score tile: Q x tileRows floats kept under ~256 MiB
+inline int gemmTileRows(int N, int Q) {
+    long long t = (256LL << 20) / (4LL * Q);
+    t = std::max(256LL, t / 256 * 256);
+    return (int)std::min<long long>(N, t);
+}
+
+}  // namespace bsplan

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Fails when the committed CUDA fatbin is stale against its sources.
+#
+#   tools/check-fatbin.sh           check (CI): the hash of kernels/*.cu, kernels/*.cuh and
+#                                   kernels/nvcc.flags, and the hash of the committed fatbin, must
+#                                   both equal what kernels/fatbin.sha256 records
+#   tools/check-fatbin.sh --write   record both hashes (run by the CMake fatbin build)
+#
+# The sources hash is over the files' contents with CR removed, in C-locale order of their paths,
+# so it does not depend on the platform's line endings or on the nvcc that built the fatbin.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+fatbin=java/src/main/resources/io/blocksim/cuda/blocksim_kernels.fatbin
+stamp=kernels/fatbin.sha256
+
+sources_hash() {
+    local f
+    for f in $(LC_ALL=C ls kernels/*.cu kernels/*.cuh kernels/nvcc.flags | LC_ALL=C sort); do
+        printf '%s  %s\n' "$(tr -d '\r' < "$f" | sha256sum | cut -d' ' -f1)" "$f"
+    done | sha256sum | cut -d' ' -f1
+}
+file_hash() { sha256sum < "$1" | cut -d' ' -f1; }
+
+case "${1:-}" in
+--write)
+    [ -f "$fatbin" ] || { echo "check-fatbin: $fatbin does not exist: build it first" >&2; exit 1; }
+    nv="unknown"
+    if command -v nvcc >/dev/null 2>&1; then nv="$(nvcc --version | tail -n 2 | tr '\n' ' ')";
+    elif [ -x /usr/local/cuda/bin/nvcc ]; then nv="$(/usr/local/cuda/bin/nvcc --version | tail -n 2 | tr '\n' ' ')"; fi
+    {
+        echo "# Provenance of $fatbin: written by tools/check-fatbin.sh --write (the CMake fatbin"
+        echo "# build), checked by tools/check-fatbin.sh in CI. Rebuild: cmake -S . -B build/cmake && cmake --build build/cmake"
+        echo "sources $(sources_hash)"
+        echo "fatbin $(file_hash "$fatbin")"
+        echo "built-with $nv"
+    } > "$stamp"
+    echo "check-fatbin: recorded $stamp"
+    ;;
+"")
+    [ -f "$stamp" ] || { echo "check-fatbin: FAIL: $stamp missing" >&2; exit 1; }
+    [ -f "$fatbin" ] || { echo "check-fatbin: FAIL: $fatbin missing" >&2; exit 1; }
+    want_src="$(awk '$1=="sources"{print $2}' "$stamp")"
+    want_bin="$(awk '$1=="fatbin"{print $2}' "$stamp")"
+    have_src="$(sources_hash)"
+    have_bin="$(file_hash "$fatbin")"
+    rc=0
+    if [ "$want_src" != "$have_src" ]; then
+        echo "check-fatbin: FAIL: kernels/ sources or nvcc.flags changed since the fatbin was built" >&2
+        echo "  recorded $want_src, now $have_src" >&2
+        echo "  rebuild: cmake -S . -B build/cmake && cmake --build build/cmake --target fatbin" >&2
+        rc=1
+    fi
+    if [ "$want_bin" != "$have_bin" ]; then
+        echo "check-fatbin: FAIL: $fatbin is not the file recorded in $stamp" >&2
+        echo "  recorded $want_bin, now $have_bin" >&2
+        rc=1
+    fi
+    [ $rc -eq 0 ] && echo "check-fatbin: OK (fatbin matches kernels/ sources $have_src)"
+    exit $rc
+    ;;
+*)
+    echo "usage: tools/check-fatbin.sh [--write]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# The prepared check for a lent GPU machine (short: about 3-6 minutes; rerunnable).
+#
+#   bash tools/gpu-check.sh            (from the repository root, or anywhere)
+#
+# 1. environment: nvidia-smi, nvcc, cmake, CPU, PyTorch
+# 2. the committed fatbin: staleness check, cuobjdump --list-elf / --list-ptx
+# 3. builds native/ with CMake into native/build (the harness only; the committed fatbin is used)
+# 4. runs the harness: every kernel vs the float64 reference, then the timing table
+#    (scan at Q = 1, 2, 8, 64, 512, 1024, k = 10, N = 858,923, D = 384, vs D2D copy bandwidth;
+#    SGEMM path when a libcublas is found)
+# 5. compute-sanitizer memcheck and racecheck on a few small cases (if present)
+# 6. if java (or ./build/jre/bin/java) and ./blocksim exist: ./blocksim bench search --device cuda
+# 7. tools/bench/torch_gpu.py: torch.topk(X @ Q.T) for the same sizes
+# Everything goes to one file: $OUT/gpu-check.txt ($OUT is set by the device runner), else
+# ./build/gpu-results/gpu-check.txt. The exit status is the harness's (0 = all PASS).
+set -u
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+outdir="${OUT:-$root/build/gpu-results}"
+mkdir -p "$outdir"
+results="$outdir/gpu-check.txt"
+exec > >(tee "$results") 2>&1
+start=$(date +%s)
+budget=${GPU_CHECK_BUDGET_S:-450}   # stop starting optional steps after this many seconds
+elapsed() { echo $(( $(date +%s) - start )); }
+section() { echo; echo "===== $* (t=$(elapsed)s, $(date -u +%H:%M:%S) UTC) ====="; }
+left() { echo $(( budget - $(elapsed) )); }
+[ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
+jobs=$(nproc 2>/dev/null || echo 4)
+
+section "environment"
+echo "repo: $root  commit: $(git rev-parse --short HEAD 2>/dev/null || echo '?') $(git status --porcelain 2>/dev/null | wc -l) changed files"
+nvidia-smi || echo "nvidia-smi: not available"
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version --format=csv 2>/dev/null
+nvcc --version 2>/dev/null || echo "nvcc: not found"
+cmake --version 2>/dev/null | head -1 || echo "cmake: not found"
+echo "CPU cores: $jobs"
+python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available())" 2>/dev/null || echo "torch: not importable"
+
+section "fatbin"
+fatbin=java/src/main/resources/io/blocksim/cuda/blocksim_kernels.fatbin
+ls -l "$fatbin"
+bash tools/check-fatbin.sh || echo "WARNING: the committed fatbin is stale against kernels/ (the harness still tests the committed one)"
+if command -v cuobjdump >/dev/null 2>&1; then
+    cuobjdump --list-elf "$fatbin"
+    cuobjdump --list-ptx "$fatbin"
+else
+    echo "cuobjdump: not found"
+fi
+python3 native/fatbin_list.py "$fatbin" --require-elf 80,86,89,90 --require-ptx 90 || true
+
+section "build native/ (cmake -> native/build)"
+cmake -S . -B native/build -DCMAKE_BUILD_TYPE=Release -DBLOCKSIM_BUILD_FATBIN=OFF \
+      -DBLOCKSIM_BUILD_EMU=OFF -DBLOCKSIM_BUILD_HARNESS=ON > native/build-configure.log 2>&1 \
+    || { cat native/build-configure.log; echo "FATAL: cmake configure failed"; exit 2; }
+tail -n 3 native/build-configure.log
+rm -f native/build-configure.log
+cmake --build native/build -j "$jobs" 2>&1 | tail -n 5
+if [ ! -x native/build/blocksim_check ]; then echo "FATAL: native/build/blocksim_check was not built"; exit 2; fi
+
+# cuBLAS for the SGEMM path: the toolkit's, the system's, or the one PyTorch ships
+cublas_dirs=""
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do
+    ls "$d"/libcublas.so* >/dev/null 2>&1 && cublas_dirs="$cublas_dirs:$d"
+done
+pyd=$(python3 -c "import nvidia, os; print(os.path.dirname(nvidia.__path__[0]) if hasattr(nvidia,'__path__') else '')" 2>/dev/null || true)
+if [ -n "$pyd" ]; then
+    for f in $(find "$pyd/nvidia" -name 'libcublas.so*' 2>/dev/null | head -n 4); do
+        cublas_dirs="$cublas_dirs:$(dirname "$f")"
+    done
+fi
+torchlib=$(python3 -c "import torch, os; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))" 2>/dev/null || true)
+[ -n "$torchlib" ] && ls "$torchlib"/libcublas.so* >/dev/null 2>&1 && cublas_dirs="$cublas_dirs:$torchlib"
+if [ -n "$cublas_dirs" ]; then
+    export LD_LIBRARY_PATH="${cublas_dirs#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "libcublas search path: ${cublas_dirs#:}"
+else
+    echo "libcublas: none found (the SGEMM path is checked with host-made score tiles, not timed)"
+fi
+
+section "harness: correctness vs float64 reference, then timing"
+timeout 360 native/build/blocksim_check --fatbin "$fatbin"
+harness_rc=$?
+echo "harness exit status: $harness_rc"
+
+if command -v compute-sanitizer >/dev/null 2>&1 && [ "$(left)" -gt 120 ]; then
+    section "compute-sanitizer memcheck (small cases)"
+    timeout 100 compute-sanitizer --tool memcheck --error-exitcode 9 \
+        native/build/blocksim_check --fatbin "$fatbin" --quick --no-timing --filter "N=1000 " 2>&1 | tail -n 25
+    echo "memcheck exit status: ${PIPESTATUS[0]}"
+    if [ "$(left)" -gt 90 ]; then
+        section "compute-sanitizer racecheck (one small scan and one select)"
+        for f in "scan cos N=777" "gemm l2  N=777"; do
+            timeout 60 compute-sanitizer --tool racecheck --error-exitcode 9 \
+                native/build/blocksim_check --fatbin "$fatbin" --quick --no-timing --no-cublas --filter "$f" 2>&1 | tail -n 12
+            echo "racecheck ($f) exit status: ${PIPESTATUS[0]}"
+        done
+    fi
+else
+    echo "(compute-sanitizer skipped: not found or out of time)"
+fi
+
+section "java CLI: blocksim bench search --device cuda"
+javabin=""
+if [ -x build/jre/bin/java ]; then javabin="$root/build/jre/bin/java"; export JAVA_HOME="$root/build/jre";
+elif command -v java >/dev/null 2>&1; then javabin="$(command -v java)"; fi
+if [ -z "$javabin" ]; then
+    echo "(skipped: no java and no ./build/jre)"
+elif [ ! -x ./blocksim ]; then
+    echo "(skipped: no ./blocksim launcher)"
+elif [ "$(left)" -lt 60 ]; then
+    echo "(skipped: out of time)"
+else
+    export PATH="$(dirname "$javabin"):$PATH"
+    "$javabin" -version 2>&1 | head -n 1
+    if timeout 30 ./blocksim bench search --help 2>&1 | grep -q -- "--device"; then
+        timeout $(( $(left) > 150 ? 150 : $(left) )) ./blocksim bench search --device cuda \
+            || echo "blocksim bench search --device cuda failed (exit $?)"
+    else
+        echo "(skipped: this build's 'blocksim bench search' has no --device option yet)"
+    fi
+fi
+
+section "torch comparison (tools/bench/torch_gpu.py)"
+if [ "$(left)" -gt 30 ] && python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+    timeout $(( $(left) > 120 ? 120 : $(left) )) python3 tools/bench/torch_gpu.py \
+        || echo "torch_gpu.py failed (exit $?)"
+else
+    echo "(skipped: no CUDA PyTorch or out of time)"
+fi
+
+section "done: harness exit status $harness_rc, results in $results"
+exit $harness_rc
