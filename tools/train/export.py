@@ -10,6 +10,8 @@ Writes, under --out:
                               `embedding`, `block{b}.{heads,proj,ffwd,block}_output`, `logits`.
                               Weights are stored as float16 (each followed by a Cast to float32),
                               metadata_props carry the vocabulary, shape, corpus hash, config, losses.
+  <stem>.step{0..n_layer}.onnx the incremental step graphs (export_step.py), weights shared with the
+                              model file through external data.
   golden/*.npy, index.json    every output from PyTorch for a few prompts, for the Java tests.
   model-info.json             facts for the model card (tools/train/model_card.py).
 
@@ -31,6 +33,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import ExportWrapper, TransformerLanguageModel, output_names  # noqa: E402
+from export_step import write_step_graphs  # noqa: E402
 
 MODEL_FILE = "blocksim-shakespeare.onnx"
 OPSET = 17
@@ -298,6 +301,8 @@ def main():
         sys.exit(f"opset {back.opset_import[0].version}, expected {OPSET}")
     left_fp32 = [i.name for i in back.graph.initializer if i.data_type == TensorProto.FLOAT]
     size, sha = os.path.getsize(onnx_path), sha256_file(onnx_path)
+    # the step graphs point into this very file's bytes: rewrite them with it
+    step_graphs = write_step_graphs(onnx_path)
 
     golden_bytes = write_goldens(model, vocab, args.out, n_layer)
     sampled = sample(model, vocab, SAMPLE_CHARS, SAMPLE_SEED)
@@ -321,12 +326,14 @@ def main():
                    "method": "torch.multinomial over softmax of the last logits, context cropped to block_size",
                    "text": sampled},
         "golden": {"prompts": GOLDEN_PROMPTS, "bytes": golden_bytes},
+        "step_graphs": [os.path.basename(p) for p in step_graphs],
     }
     with open(os.path.join(args.out, "model-info.json"), "w") as f:
         json.dump(info, f, indent=1, ensure_ascii=False)
         f.write("\n")
     print(json.dumps({"onnx": onnx_path, "bytes": size, "sha256": sha, "fp16_initializers": converted,
                       "fp32_initializers_left": left_fp32, "golden_bytes": golden_bytes,
+                      "step_graphs": [os.path.basename(p) for p in step_graphs],
                       "version": version, "losses": losses}, indent=1))
 
 

@@ -55,6 +55,13 @@ def render(info, curve):
         "`block{b}.proj_output`, `block{b}.ffwd_output`, `block{b}.block_output`; `logits` [batch, seq, 65]",
         "- metadata properties: `vocab` (JSON string), `n_layer`, `n_embed`, `n_head`, `block_size`, "
         "`corpus_sha256`, `training_config`, `final_losses`, `model_version`",
+    ]
+    if info.get("step_graphs"):
+        g = info["step_graphs"]
+        lines.append(f"- `{g[0]}` .. `{g[-1]}`: the incremental step graphs that the extractor runs "
+                     "(tools/train/export_step.py), a few KB each: their weights are external data at byte "
+                     "offsets inside the model file, not a copy")
+    lines += [
         "- `golden/`: PyTorch's outputs for "
         + ", ".join("`" + json.dumps(p)[1:-1] + "`" for p in info["golden"]["prompts"])
         + " (the Java tests match ONNX Runtime against them within 1e-4)",

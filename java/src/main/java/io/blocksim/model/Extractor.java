@@ -1,0 +1,40 @@
+package io.blocksim.model;
+
+/**
+ * Computes an {@link ExtractionPlan}'s vectors, one unit at a time, into a {@link VectorSink}.
+ * A unit delivers, for each target, every row it owns exactly once: at the last position the rows
+ * of its strings, at an earlier position the prefixes whose first string is among them. A unit that
+ * throws has delivered an unknown part of its rows: run it again. One unit runs at a time per
+ * extractor, on all its threads.
+ */
+public interface Extractor extends AutoCloseable {
+
+    /**
+     * The fastest extractor for {@code model}: the step engine when the model's step graphs lie
+     * beside it, else the full model (see {@link #describe()} to tell the user which).
+     */
+    static Extractor open(TransformerModel model, PrefixExtractor.Options options) {
+        if (PrefixExtractor.available(model.path(), model.spec().nLayer())) {
+            return PrefixExtractor.open(model, options);
+        }
+        return new FullModelExtractor(model);
+    }
+
+    ModelSpec spec();
+
+    /** One line for logs: which engine, with which settings. */
+    String describe();
+
+    /** Computes unit {@code unit} of {@code plan}, delivering to {@code sink} on this thread. */
+    void run(ExtractionPlan plan, int unit, VectorSink sink);
+
+    /** Every unit in order. */
+    default void runAll(ExtractionPlan plan, VectorSink sink) {
+        for (int u = 0; u < plan.units(); u++) {
+            run(plan, u, sink);
+        }
+    }
+
+    @Override
+    void close();
+}

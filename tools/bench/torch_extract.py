@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""PyTorch eager baseline for extraction throughput: the full model (tools/train/model.py, weights
+rounded to float16 as export.py ships them) over the first N unique length-10 strings of the corpus,
+in first-occurrence order, keeping the demo's vectors (proj_output and ffwd_output of every block at
+the last position, ffwd_output of the last block at position 8). Compare with
+io.blocksim.bench.ExtractBench on the same machine in the same sitting.
+
+    python3 tools/bench/torch_extract.py --checkpoint build/train/final.pt --data input.txt [--strings 20000]
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "train"))
+from export import load_checkpoint  # noqa: E402
+
+
+def unique_substrings(text, length):
+    seen, out = set(), []
+    for i in range(len(text) - length + 1):
+        s = text[i:i + length]
+        if s not in seen:
+            seen.add(s)
+            out.append(s)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--strings", type=int, default=20000)
+    ap.add_argument("--batch", type=int, default=512)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--length", type=int, default=10)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    ck, model = load_checkpoint(args.checkpoint)
+    stoi = {c: i for i, c in enumerate(ck["vocab"])}
+    text = open(args.data, encoding="utf-8").read()
+    strings = unique_substrings(text, args.length)[:args.strings]
+    ids = torch.tensor([[stoi[c] for c in s] for s in strings], dtype=torch.long)
+    n, L = ids.shape
+    C = model.tok_emb.embedding_dim
+    n_layer = len(model.blocks)
+    kept = np.empty((n, 2 * n_layer + 1, C), dtype=np.float32)  # what a store writer would copy out
+    flop_per_token = 2.0 * n_layer * 12 * C * C
+    with torch.no_grad():
+        model.forward_all(ids[:64])  # warm-up
+        t0 = time.perf_counter()
+        c0 = time.process_time()
+        for a in range(0, n, args.batch):
+            _, _, per_block = model.forward_all(ids[a:a + args.batch])
+            k = 0
+            for heads, proj, ffwd, out in per_block:
+                kept[a:a + args.batch, k] = proj[:, -1].numpy()
+                kept[a:a + args.batch, k + 1] = ffwd[:, -1].numpy()
+                k += 2
+            kept[a:a + args.batch, k] = per_block[-1][2][:, L - 2].numpy()
+        sec = time.perf_counter() - t0
+        cpu = time.process_time() - c0
+    tokens = n * L
+    print(f"torch {torch.__version__} eager, {args.threads} threads, batch {args.batch}: {n:,} strings, {tokens:,} tokens "
+          f"in {sec:.1f} s: {n / sec:,.0f} strings/s, {tokens / sec:,.0f} tokens/s, "
+          f"{tokens * flop_per_token / sec / 1e9:.1f} GFLOP/s; all 858,923 strings: {858923 / (n / sec) / 60:.1f} min; "
+          f"process CPU {cpu:.1f} s ({cpu / sec:.2f} cores busy): {tokens / cpu:,.0f} tokens per CPU-second, "
+          f"{tokens * flop_per_token / cpu / 1e9:.1f} GFLOP per CPU-second")
+
+
+if __name__ == "__main__":
+    main()
