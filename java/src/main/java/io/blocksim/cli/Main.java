@@ -21,6 +21,7 @@ import picocli.CommandLine.ScopeType;
             InfoCommand.class,
             VerifyCommand.class,
             ImportCommand.class,
+            BenchCommand.class,
             CommandLine.HelpCommand.class,
         },
         footer = {"", "Run 'blocksim COMMAND --help' for a command's options."})

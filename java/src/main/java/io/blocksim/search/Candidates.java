@@ -2,10 +2,6 @@ package io.blocksim.search;
 
 import java.util.Arrays;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
-
 /**
  * One worker's per-query top-k, fed by the kernels. {@link #threshold} mirrors each heap's worst key
  * so the kernels can reject a score with one compare; only scores that pass reach the heap. A
@@ -16,42 +12,50 @@ final class Candidates {
     private final TopK[] heaps;
     /** Per padded query slot: the key to beat; NaN while a heap is not full; +inf for padding slots. */
     final float[] threshold;
+    /** The same thresholds laid out like the narrow kernels' keys: each repeated over L/groupSize lanes. */
+    final float[] spread;
+    /** Where the gemm kernels leave a tile's sums for the selection loop. */
+    final float[] scratch = new float[CpuKernels.GEMM_ROWS * CpuKernels.GEMM_VECTORS * CpuKernels.L];
+    private final int groupSize;
 
-    Candidates(int queries, int paddedQueries, int k) {
+    /**
+     * @param paddedQueries the query slots of all groups (slots past {@code queries} are padding)
+     * @param groupSize queries per group of the narrow kernels (1 to L); any value for gemm
+     */
+    Candidates(int queries, int paddedQueries, int groupSize, int k) {
+        this.groupSize = Math.max(1, Math.min(groupSize, CpuKernels.L));
         heaps = new TopK[queries];
         for (int q = 0; q < queries; q++) {
             heaps[q] = new TopK(k);
         }
         threshold = new float[paddedQueries];
-        Arrays.fill(threshold, 0, queries, Float.NaN);
-        Arrays.fill(threshold, queries, paddedQueries, Float.POSITIVE_INFINITY);
+        spread = new float[(paddedQueries + this.groupSize - 1) / this.groupSize * CpuKernels.L];
+        for (int q = 0; q < paddedQueries; q++) {
+            setThreshold(q, q < queries ? Float.NaN : Float.POSITIVE_INFINITY);
+        }
     }
 
     TopK heap(int q) {
         return heaps[q];
     }
 
-    /** Offers one query's key for a row. Written so NaN keys and NaN thresholds go to the slow path. */
-    void check(float key, int q, int row) {
-        if (!(key <= threshold[q])) {
-            offer(q, key, row);
+    /** Lane i of {@code keys} is query {@code qOff + i} (the gemm kernels' layout). */
+    void offerLanes(float[] keys, int qOff, int row) {
+        for (int i = 0; i < keys.length; i++) {
+            if (!(keys[i] <= threshold[qOff + i])) {
+                offer(qOff + i, keys[i], row);
+            }
         }
     }
 
-    /** Offers the keys of one row for the {@code L} query slots starting at {@code qOff}. */
-    void check(FloatVector keys, int qOff, int row) {
-        VectorMask<Float> pass = keys.compare(VectorOperators.LE,
-                FloatVector.fromArray(CpuKernels.S, threshold, qOff)).not();
-        if (pass.anyTrue()) {
-            offer(keys.toArray(), pass.toLong(), qOff, row);
-        }
-    }
-
-    private void offer(float[] keys, long lanes, int qOff, int row) {
-        while (lanes != 0) {
-            int lane = Long.numberOfTrailingZeros(lanes);
-            lanes &= lanes - 1;
-            offer(qOff + lane, keys[lane], row);
+    /** Query {@code qOff + j} is in lanes {@code j * L/nq ..} of {@code keys} (the narrow kernels' layout). */
+    void offerGroups(float[] keys, int qOff, int nq, int row) {
+        int per = keys.length / nq;
+        for (int j = 0; j < nq; j++) {
+            float key = keys[j * per];
+            if (!(key <= threshold[qOff + j])) {
+                offer(qOff + j, key, row);
+            }
         }
     }
 
@@ -61,6 +65,15 @@ final class Candidates {
         }
         TopK h = heaps[q];
         h.offer(TopK.pack(key, row));
-        threshold[q] = h.threshold();
+        setThreshold(q, h.threshold());
+    }
+
+    private void setThreshold(int q, float t) {
+        threshold[q] = t;
+        int per = CpuKernels.L / groupSize;
+        int at = q / groupSize * CpuKernels.L + q % groupSize * per;
+        if (at + per <= spread.length) {
+            Arrays.fill(spread, at, at + per, t);
+        }
     }
 }

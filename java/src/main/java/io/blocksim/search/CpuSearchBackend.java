@@ -81,8 +81,8 @@ public final class CpuSearchBackend implements SearchBackend {
         int nq = queries.length;
         boolean gemm = nq > NARROW_MAX_QUERIES;
         float[][] prepared = prepareQueries(queries, metric);
-        int groupSize = gemm ? CpuKernels.QP : CpuKernels.NARROW_QUERIES;
-        float[][] groups = gemm ? transposedGroups(prepared, dim) : paddedGroups(prepared, dim);
+        int groupSize = gemm ? CpuKernels.QP : nq <= 2 ? nq : 4;
+        float[][] groups = gemm ? transposedGroups(prepared, dim) : paddedGroups(prepared, dim, groupSize);
 
         List<VectorShard> shards = data.shards();
         MemorySegment[] norms = new MemorySegment[shards.size()];
@@ -98,7 +98,7 @@ public final class CpuSearchBackend implements SearchBackend {
         int workers = shareable ? Math.max(1, Math.min(threads, chunks.length / 3)) : 1;
         Candidates[] found = new Candidates[workers];
         for (int w = 0; w < workers; w++) {
-            found[w] = new Candidates(nq, groups.length * groupSize, k);
+            found[w] = new Candidates(nq, groups.length * groupSize, groupSize, k);
         }
         long rowBytes = (long) dim * Float.BYTES;
         int blockRows = Math.max(12, (int) (BLOCK_BYTES / rowBytes) / 12 * 12);
@@ -205,13 +205,21 @@ public final class CpuSearchBackend implements SearchBackend {
         return out;
     }
 
-    /** Narrow groups: NARROW_QUERIES queries, each zero-padded to a whole number of vectors. */
-    private static float[][] paddedGroups(float[][] queries, int dim) {
-        int per = CpuKernels.NARROW_QUERIES;
-        int dp = CpuKernels.S.loopBound(dim + CpuKernels.L - 1);
-        float[][] groups = new float[(queries.length + per - 1) / per][per * dp];
+    /**
+     * Narrow groups of {@code per} queries, zero-padded to whole vectors and interleaved by chunk
+     * ({@code g[(c * per + j) * L + i]} is value {@code c * L + i} of query j), so one pointer walks
+     * all of a group's queries in step with the row.
+     */
+    private static float[][] paddedGroups(float[][] queries, int dim, int per) {
+        int l = CpuKernels.L;
+        int chunks = (dim + l - 1) / l;
+        float[][] groups = new float[(queries.length + per - 1) / per][chunks * per * l];
         for (int q = 0; q < queries.length; q++) {
-            System.arraycopy(queries[q], 0, groups[q / per], (q % per) * dp, dim);
+            float[] g = groups[q / per];
+            int j = q % per;
+            for (int d = 0; d < dim; d++) {
+                g[(d / l * per + j) * l + d % l] = queries[q][d];
+            }
         }
         return groups;
     }
@@ -314,9 +322,17 @@ public final class CpuSearchBackend implements SearchBackend {
                     CpuKernels.gemmL2(out, v, n, r0, r1, base, dim, q, qOff);
                 }
             } else if (metric == Metric.COSINE) {
-                CpuKernels.narrowDot(out, v, n, r0, r1, base, dim, q, qOff);
+                switch (groupSize) {
+                    case 1 -> CpuKernels.narrowDot1(out, v, n, r0, r1, base, dim, q, qOff);
+                    case 2 -> CpuKernels.narrowDot2(out, v, n, r0, r1, base, dim, q, qOff);
+                    default -> CpuKernels.narrowDot4(out, v, n, r0, r1, base, dim, q, qOff);
+                }
             } else {
-                CpuKernels.narrowL2(out, v, n, r0, r1, base, dim, q, qOff);
+                switch (groupSize) {
+                    case 1 -> CpuKernels.narrowL21(out, v, n, r0, r1, base, dim, q, qOff);
+                    case 2 -> CpuKernels.narrowL22(out, v, n, r0, r1, base, dim, q, qOff);
+                    default -> CpuKernels.narrowL24(out, v, n, r0, r1, base, dim, q, qOff);
+                }
             }
         }
     }

@@ -33,7 +33,7 @@ class CpuSearchBackendTest {
     }
 
     static Stream<Arguments> queryCounts() {
-        return Stream.of(1, 3, 8, 16, 17, 64).flatMap(q -> Stream.of(Metric.COSINE, Metric.L2).map(m -> Arguments.of(q, m)));
+        return Stream.of(1, 2, 3, 5, 8, 16, 17, 64).flatMap(q -> Stream.of(Metric.COSINE, Metric.L2).map(m -> Arguments.of(q, m)));
     }
 
     /** Uneven shards, rows a multiple of no tile, chunk or shard size; k = 1 and a middling k. */

@@ -1,0 +1,127 @@
+package io.blocksim.cli;
+
+import io.blocksim.UserError;
+import io.blocksim.bench.ExtractBench;
+import io.blocksim.bench.SearchBench;
+import io.blocksim.search.Metric;
+import io.blocksim.store.Store;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure search or extraction speed (medians over repeats, next to a baseline in the same run).",
+        subcommands = {BenchCommand.Search.class, BenchCommand.Extract.class})
+final class BenchCommand implements Runnable {
+    @Override
+    public void run() {
+        new picocli.CommandLine(this).usage(System.out);
+    }
+
+    @Command(name = "search", mixinStandardHelpOptions = true,
+            description = {"Time top-k search per query count and metric against the memory floor (one parallel pass",
+                "reading every byte of the same data). Default data: synthetic 858,923 x 384 float32, one site of the",
+                "real store. --peers also runs torch and faiss (Debian's python3-torch, python3-faiss) on the same shape."})
+    static final class Search implements Callable<Integer> {
+        @Option(names = "--store", paramLabel = "STORE", description = "Benchmark a stored site instead of synthetic data.")
+        Path store;
+
+        @Option(names = "--site", paramLabel = "SITE", description = "The stored site (with --store).")
+        String site;
+
+        @Option(names = "--block", defaultValue = "0", description = "Block of the stored site (default: ${DEFAULT-VALUE}).")
+        int block;
+
+        @Option(names = "--position", defaultValue = "-1", description = "Position of the stored site (default: last).")
+        int position;
+
+        @Option(names = "--rows", defaultValue = "858923", description = "Synthetic rows (default: ${DEFAULT-VALUE}).")
+        int rows;
+
+        @Option(names = "--dim", defaultValue = "384", description = "Synthetic dimension (default: ${DEFAULT-VALUE}).")
+        int dim;
+
+        @Option(names = "--seed", defaultValue = "42", description = "Synthetic data seed (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Option(names = "--queries", split = ",", defaultValue = "1,2,8,64,512", description = "Query counts (default: ${DEFAULT-VALUE}).")
+        List<Integer> queries;
+
+        @Option(names = {"-k", "--k"}, defaultValue = "10", description = "k (default: ${DEFAULT-VALUE}).")
+        int k;
+
+        @Option(names = "--metric", split = ",", defaultValue = "cosine,l2", description = "Metrics (default: ${DEFAULT-VALUE}).")
+        List<String> metrics;
+
+        @Option(names = "--repeats", defaultValue = "5", description = "Timed repeats (default: ${DEFAULT-VALUE}).")
+        int repeats;
+
+        @Option(names = "--warmups", defaultValue = "2", description = "Untimed warm-up runs (default: ${DEFAULT-VALUE}).")
+        int warmups;
+
+        @Option(names = "--peers", description = "Also time torch and faiss through tools/bench/peers.py.")
+        boolean peers;
+
+        @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu", description = "Backend (default: ${DEFAULT-VALUE}).")
+        String device;
+
+        @Option(names = "--json", paramLabel = "out.json", description = "Also write the records as JSON lines to this file.")
+        Path json;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!device.equalsIgnoreCase("cpu")) {
+                throw UserError.usage("--device " + device + ": this build benchmarks the cpu backend only");
+            }
+            List<Metric> ms = new ArrayList<>();
+            metrics.forEach(m -> ms.add(Metric.parse(m)));
+            SearchBench.Options o = SearchBench.Options.defaults().withQueries(queries).withMetrics(ms)
+                    .withRepeats(repeats, warmups).withPeers(peers, "/usr/bin/python3", null);
+            SearchBench.Report report;
+            if (store != null) {
+                if (site == null) {
+                    throw UserError.usage("--store needs --site");
+                }
+                try (Store s = Store.open(store)) {
+                    o = o.withData(s.vectors(site, block, position), store + " " + site + " block " + block).withK(k);
+                    report = SearchBench.run(o, System.err);
+                    print(report);
+                }
+            } else {
+                o = o.withSynthetic(rows, dim, seed).withK(k);
+                report = SearchBench.run(o, System.err);
+                print(report);
+            }
+            return 0;
+        }
+
+        private void print(SearchBench.Report report) throws java.io.IOException {
+            System.out.print(report.table());
+            if (json != null) {
+                Files.writeString(json, report.jsonLines());
+                System.err.println("blocksim: wrote " + json);
+            }
+        }
+    }
+
+    @Command(name = "extract", mixinStandardHelpOptions = true,
+            description = {"Time extraction: the step engine (each distinct prefix once, key/value cache) against the",
+                "full model over whole strings, on the first --strings strings with the demo's sites.",
+                "Options: --strings N (0: all) --full-strings N --engines step,full --threads N --batch N",
+                "--cache-mb N --unit N --order lex|first --dataset PATH"})
+    static final class Extract implements Callable<Integer> {
+        @Parameters(arity = "0..*", paramLabel = "OPTIONS", description = "Passed to the extraction benchmark (see above).")
+        String[] args = new String[0];
+
+        @Override
+        public Integer call() {
+            ExtractBench.main(args);
+            return 0;
+        }
+    }
+}
