@@ -1,13 +1,11 @@
 package io.blocksim.store;
 
+import io.blocksim.search.Norms;
 import java.lang.foreign.MemorySegment;
 
 /**
- * L2 norms of float32 rows, accumulated in double so the stored norm is the correctly rounded
- * float of the exact value (search's cosine divides by it). A simple loop: it runs once per shard
- * at commit time, far cheaper than the model that produced the rows.
- *
- * <p>TODO merge with io.blocksim.search.Norms (the parallel, Vector API version) when it lands.
+ * Row norms for a shard being committed: {@link Norms#compute} (double accumulation, all cores)
+ * plus the check that every row is finite, since a NaN or infinite vector must never be stored.
  */
 final class RowNorms {
     private RowNorms() {
@@ -19,22 +17,13 @@ final class RowNorms {
      * overflows float32, or -1 when all are finite.
      */
     static long compute(MemorySegment vectors, long rows, int dim, MemorySegment norms) {
-        long bad = -1;
-        long base = 0;
+        Norms.compute(vectors, Math.toIntExact(rows), dim, norms);
         for (long r = 0; r < rows; r++) {
-            double sum = 0;
-            for (int c = 0; c < dim; c++) {
-                double v = vectors.getAtIndex(Npy.FLOAT32, base + c);
-                sum += v * v;
+            if (!Float.isFinite(norms.getAtIndex(Npy.FLOAT32, r))) {
+                return r;
             }
-            float norm = (float) Math.sqrt(sum);
-            norms.setAtIndex(Npy.FLOAT32, r, norm);
-            if (bad < 0 && !Float.isFinite(norm)) {
-                bad = r;
-            }
-            base += dim;
         }
-        return bad;
+        return -1;
     }
 
     /** The first column of {@code row} that is NaN or infinite, or -1 (its norm merely overflowed). */
