@@ -15,6 +15,7 @@ import picocli.CommandLine.ScopeType;
                 + "intermediates in memory-mapped shards and finds the top-k closest strings by cosine or L2.",
             ""},
         subcommands = {
+            DemoCommand.class,
             ExtractCommand.class,
             SearchCommand.class,
             NormsCommand.class,
