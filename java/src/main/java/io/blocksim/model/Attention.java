@@ -3,8 +3,6 @@ package io.blocksim.model;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -52,6 +50,7 @@ final class Attention {
         long cb = (long) c * Float.BYTES;
         long[] kOff = new long[t];
         float[] w = new float[t + 1];
+        float[] lanes = new float[S.length()];
         for (int r = from; r < to; r++) {
             long row = (long) r * 3 * cb;
             for (int j = 0; j < t; j++) {
@@ -63,9 +62,9 @@ final class Attention {
                 long hb = (long) h * hs * Float.BYTES;
                 // past positions from the cache, the row's own from its qkv (keys at 0, values at 2C)
                 for (int j = 0; j < t; j++) {
-                    w[j] = dot(qkv, qOff + hb, past, kOff[j] + hb) * scale;
+                    w[j] = dot(qkv, qOff + hb, past, kOff[j] + hb, lanes) * scale;
                 }
-                w[t] = dot(qkv, qOff + hb, qkv, row + hb) * scale;
+                w[t] = dot(qkv, qOff + hb, qkv, row + hb, lanes) * scale;
                 softmax(w, t + 1);
                 for (int i = 0; i < hs; i += S.length()) {
                     long o = hb + (long) i * Float.BYTES;
@@ -96,18 +95,23 @@ final class Attention {
         }
     }
 
-    /** In place over w[0, n): exp(w - max) / sum, vectorized (scores are few: one or two vectors). */
+    /*
+     * Softmax and the lane sum below avoid the Vector API's EXP and reduceLanes: their results
+     * may differ by an ulp between interpreted and JIT-compiled code, and a resumed extraction must
+     * write the same bytes as an uninterrupted one (ExtractResumeTest). Math.exp uses one stub in
+     * every execution mode; the lanes are summed in a fixed order.
+     */
+
+    /** In place over w[0, n): exp(w - max) / sum. */
     private static void softmax(float[] w, int n) {
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < n; j++) {
             max = Math.max(max, w[j]);
         }
         float sum = 0;
-        for (int j = 0; j < n; j += S.length()) {
-            VectorMask<Float> m = S.indexInRange(j, n);
-            FloatVector e = FloatVector.fromArray(S, w, j, m).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(w, j, m);
-            sum += e.reduceLanes(VectorOperators.ADD, m);
+        for (int j = 0; j < n; j++) {
+            w[j] = (float) Math.exp(w[j] - max);
+            sum += w[j];
         }
         float inv = 1 / sum;
         for (int j = 0; j < n; j++) {
@@ -115,13 +119,18 @@ final class Attention {
         }
     }
 
-    private float dot(MemorySegment a, long aOff, MemorySegment b, long bOff) {
+    private float dot(MemorySegment a, long aOff, MemorySegment b, long bOff, float[] lanes) {
         FloatVector acc = FloatVector.zero(S);
         for (int i = 0; i < hs; i += S.length()) {
             long o = (long) i * Float.BYTES;
             acc = FloatVector.fromMemorySegment(S, a, aOff + o, NATIVE)
                     .fma(FloatVector.fromMemorySegment(S, b, bOff + o, NATIVE), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        acc.intoArray(lanes, 0);
+        float sum = 0;
+        for (float v : lanes) {
+            sum += v;
+        }
+        return sum;
     }
 }

@@ -1,11 +1,13 @@
 package io.blocksim.store;
 
-import io.blocksim.search.Norms;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Row norms for a shard being committed: {@link Norms#compute} (double accumulation, all cores)
- * plus the check that every row is finite, since a NaN or infinite vector must never be stored.
+ * L2 norms of float32 rows, accumulated in double (search's cosine divides by them). A plain
+ * scalar loop on purpose: its result does not depend on whether the JIT has compiled it yet, so a
+ * resumed extraction writes the same bytes as an uninterrupted one (a Vector API version differed
+ * by an ulp between interpreted and compiled runs, which ExtractResumeTest caught). It runs once
+ * per shard at commit time, far cheaper than the model that produced the rows.
  */
 final class RowNorms {
     private RowNorms() {
@@ -17,13 +19,22 @@ final class RowNorms {
      * overflows float32, or -1 when all are finite.
      */
     static long compute(MemorySegment vectors, long rows, int dim, MemorySegment norms) {
-        Norms.compute(vectors, Math.toIntExact(rows), dim, norms);
+        long bad = -1;
+        long base = 0;
         for (long r = 0; r < rows; r++) {
-            if (!Float.isFinite(norms.getAtIndex(Npy.FLOAT32, r))) {
-                return r;
+            double sum = 0;
+            for (int c = 0; c < dim; c++) {
+                double v = vectors.getAtIndex(Npy.FLOAT32, base + c);
+                sum += v * v;
             }
+            float norm = (float) Math.sqrt(sum);
+            norms.setAtIndex(Npy.FLOAT32, r, norm);
+            if (bad < 0 && !Float.isFinite(norm)) {
+                bad = r;
+            }
+            base += dim;
         }
-        return -1;
+        return bad;
     }
 
     /** The first column of {@code row} that is NaN or infinite, or -1 (its norm merely overflowed). */
