@@ -209,6 +209,33 @@ class CpuSearchBackendTest {
         }
     }
 
+    /** A damaged row (NaN) never displaces a real score: it ranks last, on both kernel shapes. */
+    @Test
+    void nanRowsRankLast() {
+        float[][] data = TestVectors.gaussian(200, 32, 6);
+        data[3][5] = Float.NaN;
+        data[150][0] = Float.NaN;
+        try (Arena arena = Arena.ofShared()) {
+            VectorSet set = TestVectors.shards(arena, data, new int[] {100, 100}, true);
+            for (Metric metric : Metric.values()) {
+                for (int nq : new int[] {1, 17}) {
+                    float[][] queries = TestVectors.queries(data, nq, 3);
+                    SearchResult got = backend.search(set, queries, 200, metric);
+                    for (int q = 0; q < nq; q++) {
+                        assertEquals(3, got.rows()[q][198], metric + " Q=" + nq);
+                        assertEquals(150, got.rows()[q][199], metric + " Q=" + nq);
+                        assertTrue(Float.isNaN(got.scores()[q][199]));
+                        assertTrue(Float.isFinite(got.scores()[q][197]));
+                    }
+                    SearchResult top = backend.search(set, queries, 5, metric);
+                    for (int q = 0; q < nq; q++) {
+                        assertArrayEquals(Arrays.copyOf(got.rows()[q], 5), top.rows()[q]);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void rejectsBadInput() {
         float[][] data = TestVectors.gaussian(10, 8, 1);
