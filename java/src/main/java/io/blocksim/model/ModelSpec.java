@@ -1,5 +1,7 @@
 package io.blocksim.model;
 
+import io.blocksim.text.Tokenizer;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.blocksim.UserError;
@@ -71,14 +73,10 @@ public record ModelSpec(String vocab, int nLayer, int nEmbed, int nHead, int blo
      * io.blocksim.text's tokenizer replaces it; a character outside the vocabulary is a usage error.
      */
     public long[] encode(String text) {
-        long[] ids = new long[text.length()];
+        byte[] bytes = new Tokenizer(vocab).encode(text); // names an unknown character and its position
+        long[] ids = new long[bytes.length];
         for (int i = 0; i < ids.length; i++) {
-            int id = vocab.indexOf(text.charAt(i));
-            if (id < 0) {
-                throw UserError.usage("character " + quote(text.charAt(i)) + " at " + i + " of " + quote(text)
-                        + " is not in the model's vocabulary");
-            }
-            ids[i] = id;
+            ids[i] = bytes[i] & 0xff;
         }
         return ids;
     }
@@ -119,9 +117,5 @@ public record ModelSpec(String vocab, int nLayer, int nEmbed, int nHead, int blo
     /** Floats per position of an output: the vocabulary size for logits, else n_embed. */
     public int outputWidth(String outputName) {
         return LOGITS.equals(outputName) ? vocabSize() : nEmbed;
-    }
-
-    private static String quote(Object s) {
-        return "'" + String.valueOf(s).replace("\n", "\\n").replace("\t", "\\t") + "'";
     }
 }
