@@ -265,6 +265,31 @@ public final class TransformerModel implements AutoCloseable {
         return result;
     }
 
+    /**
+     * The embedding table {@code table[t][token]} = tok_emb[token] + pos_emb[t] for positions
+     * {@code 0..length-1}: the model's embedding output for the strings of one repeated character
+     * gives exactly these vectors, so no weights are read outside the graph.
+     */
+    public float[][][] embeddingTable(int length) {
+        if (length < 1 || length > spec.blockSize()) {
+            throw UserError.usage("string length " + length + " is outside 1.." + spec.blockSize());
+        }
+        int vocab = spec.vocab().length();
+        long[][] tokens = new long[vocab][length];
+        for (int a = 0; a < vocab; a++) {
+            java.util.Arrays.fill(tokens[a], a);
+        }
+        String name = Site.EMBEDDING.outputName(0);
+        Outputs out = run(tokens, Set.of(name));
+        float[][][] table = new float[length][vocab][];
+        for (int t = 0; t < length; t++) {
+            for (int a = 0; a < vocab; a++) {
+                table[t][a] = out.vector(name, a, t);
+            }
+        }
+        return table;
+    }
+
     /** A direct, native-order buffer for {@code count} token ids. */
     public static LongBuffer allocateTokens(int count) {
         return ByteBuffer.allocateDirect(Math.multiplyExact(count, Long.BYTES)).order(ByteOrder.nativeOrder()).asLongBuffer();

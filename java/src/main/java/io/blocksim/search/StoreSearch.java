@@ -34,6 +34,23 @@ public final class StoreSearch {
         return LabeledResult.of(backend.name(), r, prompts, row -> store.label(key, row), ms);
     }
 
+    /**
+     * The seed's embeddings search over every string of the store: the concatenated token +
+     * position embeddings of all L positions, computed exactly from {@code search}'s table.
+     *
+     * @param queries token ids of each prompt, L each
+     */
+    public static LabeledResult embeddings(Store store, EmbeddingSearch search, byte[][] queries, List<String> prompts,
+            int k, Metric metric) {
+        if (queries.length == 0) {
+            throw UserError.data("no queries: the prompt list is empty");
+        }
+        long t0 = System.nanoTime();
+        SearchResult r = search.search(store.strings(), store.stringCount(), queries, k, metric);
+        double ms = (System.nanoTime() - t0) / 1e6;
+        return LabeledResult.of("cpu", r, prompts, store::string, ms);
+    }
+
     /** The checks every backend relies on, with messages that say how to fix the input. */
     public static void checkQueries(float[][] queries, int dim, int k, int rows) {
         if (queries.length == 0) {
