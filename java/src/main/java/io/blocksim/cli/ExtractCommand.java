@@ -1,6 +1,7 @@
 package io.blocksim.cli;
 
 import io.blocksim.UserError;
+import io.blocksim.model.ModelDevice;
 import io.blocksim.model.PrefixExtractor;
 import io.blocksim.model.Site;
 import io.blocksim.model.StoreExtraction;
@@ -70,13 +71,17 @@ final class ExtractCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        checkDevice(device);
+        ModelDevice dev = ModelDevice.parse(device);
         Corpus corpus = Corpus.resolve(dataset);
         PrefixExtractor.Options options = PrefixExtractor.Options.defaults().withBatchRows(batch);
         if (threads != null) {
             options = options.withThreads(threads);
         }
-        try (TransformerModel tm = model != null ? TransformerModel.open(model) : TransformerModel.openDefault()) {
+        Path file = model != null ? model : TransformerModel.defaultModelPath();
+        try (TransformerModel tm = TransformerModel.open(file, options.threads(), dev)) {
+            if (dev != ModelDevice.CPU) {
+                System.err.println("blocksim: extraction runs on " + tm.deviceChoice().reason());
+            }
             List<Target> targets = targets(tm.spec().nLayer(), slen);
             StoreExtraction.Summary s = run(tm, corpus, targets, options);
             System.err.printf(Locale.ROOT, "blocksim: extracted %,d strings x %d sites into %s in %.1f s (%s%s)%n",
@@ -92,18 +97,6 @@ final class ExtractCommand implements Callable<Integer> {
         try (ProgressBar bar = Progress.count("extract", expected > 0 ? expected : -1, " strings")) {
             return StoreExtraction.run(tm, corpus, slen, limit, targets, shardRows, options, out, force,
                     n -> bar.stepBy(n), line -> System.err.println("blocksim: " + line));
-        }
-    }
-
-    /** Only ONNX Runtime's CPU provider is in this build; auto says so, cuda is refused clearly. */
-    static void checkDevice(String device) {
-        switch (device.toLowerCase(Locale.ROOT)) {
-            case "cpu" -> { }
-            case "auto" -> System.err.println("blocksim: extraction runs on the CPU (this build has ONNX Runtime's CPU"
-                    + " provider; the CUDA one comes with 'mvn -Pcuda package')");
-            case "cuda", "gpu" -> throw UserError.usage("--device cuda: this build has ONNX Runtime's CPU provider only;"
-                    + " rebuild with 'mvn -Pcuda package' on a machine with CUDA 12 and cuDNN 9, or use --device cpu");
-            default -> throw UserError.usage("unknown device '" + device + "': use auto, cpu or cuda");
         }
     }
 

@@ -10,11 +10,13 @@ package io.blocksim.model;
 public interface Extractor extends AutoCloseable {
 
     /**
-     * The fastest extractor for {@code model}: the step engine when the model's step graphs lie
-     * beside it, else the full model (see {@link #describe()} to tell the user which).
+     * The fastest extractor for {@code model}: on the CPU the step engine when the model's step
+     * graphs lie beside it, else (and on CUDA, where the step engine's Java attention would move
+     * every step's keys and values between host and device) the full model; see
+     * {@link #describe()} to tell the user which.
      */
     static Extractor open(TransformerModel model, PrefixExtractor.Options options) {
-        if (PrefixExtractor.available(model.path(), model.spec().nLayer())) {
+        if (!model.deviceChoice().cuda() && PrefixExtractor.available(model.path(), model.spec().nLayer())) {
             return PrefixExtractor.open(model, options);
         }
         return new FullModelExtractor(model);

@@ -37,7 +37,8 @@ public final class FullModelExtractor implements Extractor {
 
     @Override
     public String describe() {
-        return "full model over whole strings (ONNX Runtime; step graphs not found beside " + model.path().getFileName() + ")";
+        return model.deviceChoice().cuda() ? "full model over whole strings (ONNX Runtime, CUDA provider)"
+                : "full model over whole strings (ONNX Runtime; step graphs not found beside " + model.path().getFileName() + ")";
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.blocksim.model;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
 import io.blocksim.UserError;
 import java.io.IOException;
@@ -40,8 +41,11 @@ public final class TransformerModel implements AutoCloseable {
     private final ModelSpec spec;
     private final Set<String> outputNames;
     private final Path path;
+    private final ModelDevice.Choice deviceChoice;
 
-    private TransformerModel(OrtEnvironment env, OrtSession session, ModelSpec spec, Path path) {
+    private TransformerModel(OrtEnvironment env, OrtSession session, ModelSpec spec, Path path,
+            ModelDevice.Choice deviceChoice) {
+        this.deviceChoice = deviceChoice;
         this.env = env;
         this.session = session;
         this.spec = spec;
@@ -64,6 +68,15 @@ public final class TransformerModel implements AutoCloseable {
      * threads and every graph optimization (which also folds the float16-to-float32 weight casts).
      */
     public static TransformerModel open(Path file, int threads) {
+        return open(file, threads, ModelDevice.CPU);
+    }
+
+    /**
+     * Opens a model file on {@code device}: the CPU provider as above, or ONNX Runtime's CUDA
+     * provider (device 0) when asked for or, with {@code auto}, when a session can be created on
+     * it; {@link #deviceChoice()} says which and why.
+     */
+    public static TransformerModel open(Path file, int threads, ModelDevice device) {
         if (threads < 1) {
             throw UserError.usage("threads must be >= 1, got " + threads);
         }
@@ -76,21 +89,32 @@ public final class TransformerModel implements AutoCloseable {
         // One read serves both the hash (for stores) and the session.
         String sha = sha256(bytes);
         OrtEnvironment env = OrtEnvironment.getEnvironment();
+        boolean inBuild = OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
         OrtSession session = null;
-        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
-            opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            opts.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            opts.setIntraOpNumThreads(threads);
-            opts.setInterOpNumThreads(1);
-            opts.addCPU(true);
-            session = env.createSession(bytes, opts);
+        String cudaFailure = null;
+        if (device.triesCuda(inBuild)) {
+            try (OrtSession.SessionOptions opts = options(threads)) {
+                opts.addCUDA(0);
+                session = env.createSession(bytes, opts);
+            } catch (OrtException | RuntimeException | LinkageError e) {
+                // no driver, no device, missing CUDA or cuDNN libraries: say so, never crash
+                cudaFailure = String.valueOf(e.getMessage()).lines().findFirst().orElse(e.getClass().getSimpleName());
+                session = null;
+            }
+        }
+        ModelDevice.Choice choice = device.decide(inBuild, cudaFailure);
+        try (OrtSession.SessionOptions opts = options(threads)) {
+            if (session == null) {
+                opts.addCPU(true);
+                session = env.createSession(bytes, opts);
+            }
             ModelSpec spec = ModelSpec.fromMetadata(session.getMetadata().getCustomMetadata(), sha, file.toString());
             if (!session.getInputNames().equals(Set.of(INPUT))
                     || !session.getOutputNames().containsAll(spec.outputNames())) {
                 throw UserError.data(file + " has inputs " + session.getInputNames() + " and outputs "
                         + session.getOutputNames() + ", not the blocksim model's " + INPUT + " -> " + spec.outputNames());
             }
-            return new TransformerModel(env, session, spec, file);
+            return new TransformerModel(env, session, spec, file, choice);
         } catch (OrtException e) {
             closeQuietly(session);
             throw new UserError(UserError.DATA, "cannot load model " + file + ": " + e.getMessage(), e);
@@ -98,6 +122,20 @@ public final class TransformerModel implements AutoCloseable {
             closeQuietly(session);
             throw e;
         }
+    }
+
+    private static OrtSession.SessionOptions options(int threads) throws OrtException {
+        OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
+        opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        opts.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+        opts.setIntraOpNumThreads(threads);
+        opts.setInterOpNumThreads(1);
+        return opts;
+    }
+
+    /** Where this model runs (CPU or CUDA) and why. */
+    public ModelDevice.Choice deviceChoice() {
+        return deviceChoice;
     }
 
     /**

@@ -102,7 +102,8 @@ public record Corpus(String text, String sha256, Path source) {
                 Files.deleteIfExists(tmp);
             }
         } catch (IOException e) {
-            throw offline(e.getMessage());
+            throw offline(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()
+                    + (e.getCause() != null ? ": " + e.getCause() : ""));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw offline("interrupted");
