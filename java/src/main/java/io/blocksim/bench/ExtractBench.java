@@ -1,143 +1,230 @@
 package io.blocksim.bench;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.blocksim.UserError;
 import io.blocksim.model.ExtractionPlan;
 import io.blocksim.model.Extractor;
 import io.blocksim.model.FullModelExtractor;
+import io.blocksim.model.ModelDevice;
 import io.blocksim.model.ModelSpec;
 import io.blocksim.model.PrefixExtractor;
-import io.blocksim.model.Site;
+import io.blocksim.model.StoreExtraction;
 import io.blocksim.model.Target;
 import io.blocksim.model.TransformerModel;
 import io.blocksim.model.VectorSink;
 import io.blocksim.text.Corpus;
 import io.blocksim.text.StringTable;
 import io.blocksim.text.Tokenizer;
-import java.lang.foreign.MemorySegment;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
 import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
- * Extraction throughput: the step engine ({@link PrefixExtractor}) against the full model over
- * whole strings ({@link FullModelExtractor}) on the first strings of the corpus, with the demo's
- * targets (proj_output and ffwd_output of every block at the last position, ffwd_output of the
- * last block one position earlier), and the time the whole string set would take at that rate.
+ * Extraction throughput with the demo's targets (proj_output and ffwd_output of every block at the
+ * last position, ffwd_output of the last block one position earlier) on the corpus's first strings:
+ * the step engine ({@link PrefixExtractor}: each distinct prefix once, key/value cache) and the full
+ * model over whole strings ({@link FullModelExtractor}), medians over repeats, and optionally
+ * PyTorch eager on the same strings ({@code tools/bench/torch_extract.py}) in the same sitting.
  *
- * <pre>
- * java ... io.blocksim.bench.ExtractBench [--strings 100000] [--full-strings 20000] [--engines step,full]
- *     [--threads N] [--workers N] [--batch 1024] [--cache-mb 1024] [--unit 65536] [--order lex|first] [--dataset input.txt]
- * </pre>
- *
- * {@code --strings 0} runs every string. The sink reads one float of every vector (the vectors stay
- * in the extractor's buffers); a store writer's copy costs about as much as a memcpy of the output.
+ * <p>"tokens" are the positions actually computed (the step engine computes fewer per string). The
+ * sink reads one float of every vector: the vectors stay in the extractor's buffers, and a store
+ * writer's copy costs about a memcpy of the output.
  */
 public final class ExtractBench {
     private ExtractBench() {
     }
 
-    /** CPU time of this process (all threads, ONNX Runtime's included): a yardstick that a busy machine disturbs less than wall time. */
+    /** What to run. {@code strings} / {@code fullStrings} of 0 mean every string. */
+    public record Options(int strings, int fullStrings, List<String> engines, ModelDevice device,
+            PrefixExtractor.Options extractor, int unit, ExtractionPlan.Order order, int repeats, Path dataset,
+            Path model, boolean peers, String python, Path checkpoint) {
+        public static Options defaults() {
+            return new Options(50_000, 10_000, List.of("step", "full"), ModelDevice.CPU, PrefixExtractor.Options.defaults(),
+                    ExtractionPlan.DEFAULT_UNIT_STRINGS, ExtractionPlan.Order.LEXICOGRAPHIC, 3, null, null, false,
+                    "/usr/bin/python3", null);
+        }
+    }
+
+    /** One engine's measurement: the median run, with min and max. */
+    public record Result(String engine, String device, int strings, long tokens,
+            @JsonProperty("median_s") double medianS, @JsonProperty("min_s") double minS,
+            @JsonProperty("max_s") double maxS, int repeats,
+            @JsonProperty("strings_per_s") double stringsPerS, @JsonProperty("tokens_per_s") double tokensPerS,
+            @JsonProperty("gflop_per_s") double gflopPerS, @JsonProperty("cpu_s") double cpuS, String notes) {
+    }
+
+    /** The results and the setting they were measured in. */
+    public record Report(String setting, int totalStrings, List<Result> results) {
+        public String table() {
+            StringBuilder sb = new StringBuilder(setting).append('\n');
+            sb.append(String.format(Locale.ROOT, "%-8s %-5s %9s %11s %9s %10s %10s %8s %10s %8s%n", "engine", "dev",
+                    "strings", "tokens", "median s", "strings/s", "tokens/s", "GFLOP/s", "all (min)", "vs torch"));
+            double torch = results.stream().filter(r -> r.engine().equals("pytorch")).mapToDouble(Result::stringsPerS)
+                    .findFirst().orElse(Double.NaN);
+            for (Result r : results) {
+                sb.append(String.format(Locale.ROOT, "%-8s %-5s %,9d %,11d %9.2f %,10.0f %,10.0f %8.1f %10.1f %8s%n",
+                        r.engine(), r.device(), r.strings(), r.tokens(), r.medianS(), r.stringsPerS(), r.tokensPerS(),
+                        r.gflopPerS(), totalStrings / r.stringsPerS() / 60,
+                        Double.isNaN(torch) ? "" : String.format(Locale.ROOT, "%.1fx", r.stringsPerS() / torch)));
+            }
+            for (Result r : results) {
+                sb.append("  ").append(r.engine()).append(": ").append(r.notes()).append('\n');
+            }
+            return sb.toString();
+        }
+
+        public String jsonLines() throws IOException {
+            ObjectMapper m = new ObjectMapper();
+            StringBuilder sb = new StringBuilder();
+            for (Result r : results) {
+                sb.append(m.writeValueAsString(r)).append('\n');
+            }
+            return sb.toString();
+        }
+    }
+
+    /** CPU time of this process (all threads, ONNX Runtime's included). */
     private static long cpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
                 .getProcessCpuTime();
     }
 
-    public static void main(String[] args) {
-        Map<String, String> opt = new HashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            opt.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+    public static Report run(Options o, PrintStream log) {
+        if (o.repeats() < 1) {
+            throw UserError.usage("--repeats must be at least 1");
         }
-        int nStrings = Integer.parseInt(opt.getOrDefault("strings", "100000"));
-        int nFull = Integer.parseInt(opt.getOrDefault("full-strings", "20000"));
-        List<String> engines = List.of(opt.getOrDefault("engines", "step,full").split(","));
-        PrefixExtractor.Options o = PrefixExtractor.Options.defaults();
-        o = o.withThreads(Integer.parseInt(opt.getOrDefault("threads", String.valueOf(o.threads()))))
-                .withWorkers(Integer.parseInt(opt.getOrDefault("workers", String.valueOf(o.threads()))))
-                .withBatchRows(Integer.parseInt(opt.getOrDefault("batch", String.valueOf(o.batchRows()))))
-                .withCacheBytes(Long.parseLong(opt.getOrDefault("cache-mb", String.valueOf(o.cacheBytes() >> 20))) << 20);
-        int unit = Integer.parseInt(opt.getOrDefault("unit", String.valueOf(ExtractionPlan.DEFAULT_UNIT_STRINGS)));
-        ExtractionPlan.Order order = opt.getOrDefault("order", "lex").startsWith("f")
-                ? ExtractionPlan.Order.FIRST_OCCURRENCE : ExtractionPlan.Order.LEXICOGRAPHIC;
-
-        Corpus corpus = Corpus.resolve(opt.containsKey("dataset") ? Path.of(opt.get("dataset")) : null);
-        try (TransformerModel model = opt.containsKey("model") ? TransformerModel.open(Path.of(opt.get("model")), o.threads())
-                : TransformerModel.open(TransformerModel.defaultModelPath(), o.threads())) {
+        for (String e : o.engines()) {
+            if (!e.equals("step") && !e.equals("full")) {
+                throw UserError.usage("unknown engine '" + e + "': use step, full or both (step,full)");
+            }
+        }
+        Corpus corpus = Corpus.resolve(o.dataset());
+        Path file = o.model() != null ? o.model() : TransformerModel.defaultModelPath();
+        List<Result> results = new ArrayList<>();
+        String setting;
+        int total;
+        try (TransformerModel model = TransformerModel.open(file, o.extractor().threads(), o.device())) {
             ModelSpec spec = model.spec();
-            Tokenizer tok = new Tokenizer(spec.vocab());
-            StringTable all = StringTable.uniqueSubstrings(tok.encode(corpus.text()), 10);
+            boolean cuda = model.deviceChoice().cuda();
+            String dev = cuda ? "cuda" : "cpu";
+            StringTable all = StringTable.uniqueSubstrings(new Tokenizer(spec.vocab()).encode(corpus.text()), 10);
+            total = all.size();
             int len = all.length();
-            List<Target> targets = new ArrayList<>();
-            for (int b = 0; b < spec.nLayer(); b++) {
-                targets.add(new Target(Site.PROJ_OUTPUT, b, len - 1));
-                targets.add(new Target(Site.FFWD_OUTPUT, b, len - 1));
-            }
-            targets.add(new Target(Site.FFWD_OUTPUT, spec.nLayer() - 1, len - 2));
-            long allPrefixes = 0;
-            for (int t = 0; t < len; t++) {
-                allPrefixes += all.prefixes(t).rows();
-            }
+            List<Target> targets = StoreExtraction.demoTargets(spec.nLayer(), len);
             double flopPerToken = 2.0 * spec.nLayer() * 12.0 * spec.nEmbed() * spec.nEmbed();
-            System.out.printf(Locale.ROOT, "machine: %d cores; model %s; strings: %,d of length %d, %,d distinct prefixes;"
-                            + " %.2f MFLOP per token; targets %s%n", Runtime.getRuntime().availableProcessors(),
-                    spec.version(), all.size(), len, allPrefixes, flopPerToken / 1e6, targets);
-            System.out.printf(Locale.ROOT, "%-6s %9s %11s %8s %10s %10s %8s %12s  %s%n", "engine", "strings", "tokens",
-                    "seconds", "strings/s", "tokens/s", "GFLOP/s", "all strings", "notes");
-            for (String engine : engines) {
+            setting = String.format(Locale.ROOT, "extraction, %d cores, model %s on %s; demo targets (%d sites); %.2f MFLOP"
+                            + " per token; %,d strings of length %d in the corpus", Runtime.getRuntime().availableProcessors(),
+                    spec.version(), model.deviceChoice().reason(), targets.size(), flopPerToken / 1e6, all.size(), len);
+            log.println("blocksim: " + setting);
+            for (String engine : o.engines()) {
                 boolean step = engine.equals("step");
-                int n = step ? (nStrings == 0 ? all.size() : nStrings) : (nFull == 0 ? all.size() : nFull);
-                StringTable strings = all.head(n);
-                long p0 = System.nanoTime();
-                ExtractionPlan plan = ExtractionPlan.of(strings, targets, unit, order);
-                double planSec = (System.nanoTime() - p0) / 1e9;
-                long[] delivered = new long[1];
-                float[] touch = new float[1];
-                VectorSink sink = (target, rows, count, vectors) -> {
-                    delivered[0] += count;
-                    long stride = (long) spec.nEmbed() * Float.BYTES;
-                    for (int i = 0; i < count; i++) {
-                        touch[0] += vectors.get(ValueLayout.JAVA_FLOAT, i * stride);
+                if (step && cuda) {
+                    log.println("blocksim: skipping the step engine on CUDA (its attention runs in Java on the CPU)");
+                    continue;
+                }
+                int n = Math.min(all.size(), step ? (o.strings() == 0 ? all.size() : o.strings())
+                        : (o.fullStrings() == 0 ? all.size() : o.fullStrings()));
+                results.add(measure(model, engine, dev, all, n, targets, o, flopPerToken, log));
+            }
+        }
+        if (o.peers()) {
+            int n = Math.min(total, o.fullStrings() == 0 ? total : o.fullStrings());
+            results.add(torch(o, corpus, n, log));
+        }
+        return new Report(setting, total, results);
+    }
+
+    private static Result measure(TransformerModel model, String engine, String dev, StringTable all, int n,
+            List<Target> targets, Options o, double flopPerToken, PrintStream log) {
+        boolean step = engine.equals("step");
+        ExtractionPlan plan = ExtractionPlan.of(all.head(n), targets, o.unit(), o.order());
+        long stride = (long) model.spec().nEmbed() * Float.BYTES;
+        float[] touch = new float[1];
+        VectorSink sink = (target, rows, count, vectors) -> {
+            for (int i = 0; i < count; i++) {
+                touch[0] += vectors.get(ValueLayout.JAVA_FLOAT, i * stride);
+            }
+        };
+        try (Extractor ex = step ? PrefixExtractor.open(model, o.extractor()) : new FullModelExtractor(model)) {
+            // warm-up, not timed: the first strings
+            ex.runAll(ExtractionPlan.of(all.head(Math.min(2000, all.size())), targets, 1 << 20), (t, r, c, v) -> { });
+            double[] sec = new double[o.repeats()];
+            double cpu = 0;
+            long tokens = 0;
+            String notes = ex.describe();
+            for (int rep = 0; rep < o.repeats(); rep++) {
+                PrefixExtractor.Stats s0 = step ? ((PrefixExtractor) ex).stats() : null;
+                long t0 = System.nanoTime();
+                long c0 = cpuNanos();
+                ex.runAll(plan, sink);
+                sec[rep] = (System.nanoTime() - t0) / 1e9;
+                cpu += (cpuNanos() - c0) / 1e9;
+                tokens = step ? ((PrefixExtractor) ex).stats().prefixes() - s0.prefixes()
+                        : (long) n * (plan.maxPosition() + 1);
+                log.printf(Locale.ROOT, "blocksim: %s run %d of %d: %,d strings in %.2f s%n", engine, rep + 1,
+                        o.repeats(), n, sec[rep]);
+            }
+            double[] sorted = sec.clone();
+            Arrays.sort(sorted);
+            double med = sorted[sorted.length / 2];
+            return new Result(engine, dev, n, tokens, med, sorted[0], sorted[sorted.length - 1], o.repeats(), n / med,
+                    tokens / med, tokens * flopPerToken / med / 1e9, cpu / o.repeats(),
+                    notes + String.format(Locale.ROOT, "; %.2f cores busy; checksum %.3f", cpu / o.repeats() / med, touch[0]));
+        }
+    }
+
+    /** PyTorch eager on the same strings: tools/bench/torch_extract.py, one JSON line back. */
+    private static Result torch(Options o, Corpus corpus, int n, PrintStream log) {
+        Path script = projectPath("tools/bench/torch_extract.py");
+        if (!Files.isRegularFile(script)) {
+            throw UserError.usage("PyTorch baseline script not found: " + script);
+        }
+        Path checkpoint = o.checkpoint() != null ? o.checkpoint() : projectPath("build/train/final.pt");
+        List<String> cmd = new ArrayList<>(List.of(o.python(), script.toString(), "--data", corpus.source().toString(),
+                "--strings", String.valueOf(n), "--repeats", String.valueOf(o.repeats()), "--threads",
+                String.valueOf(o.extractor().threads()), "--json"));
+        if (Files.isRegularFile(checkpoint)) {
+            cmd.addAll(List.of("--checkpoint", checkpoint.toString()));
+        }
+        log.println("blocksim: running PyTorch eager on the same " + String.format(Locale.ROOT, "%,d", n) + " strings: "
+                + String.join(" ", cmd));
+        try {
+            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            p.getOutputStream().close();
+            Result r = null;
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    if (line.strip().startsWith("{")) {
+                        r = new ObjectMapper().readValue(line.strip(), Result.class);
                     }
-                };
-                try (Extractor ex = step ? PrefixExtractor.open(model, o) : new FullModelExtractor(model)) {
-                    // warm-up: the first unit's first strings, not timed
-                    ExtractionPlan warm = ExtractionPlan.of(all.head(Math.min(2000, all.size())), targets, 1 << 20);
-                    ex.run(warm, 0, (t, r, c, v) -> { });
-                    PrefixExtractor.Stats s0 = step ? ((PrefixExtractor) ex).stats() : null;
-                    long t0 = System.nanoTime();
-                    long cpu0 = cpuNanos();
-                    for (int u = 0; u < plan.units(); u++) {
-                        ex.run(plan, u, sink);
-                    }
-                    double sec = (System.nanoTime() - t0) / 1e9;
-                    double cpuSec = (cpuNanos() - cpu0) / 1e9;
-                    long tokens;
-                    String notes;
-                    double allSec;
-                    if (step) {
-                        PrefixExtractor.Stats s = ((PrefixExtractor) ex).stats();
-                        tokens = s.prefixes() - s0.prefixes();
-                        allSec = sec * allPrefixes / tokens;
-                        notes = String.format(Locale.ROOT, "worker time: ORT %.1f s (CPU %.1f s), attention %.1f s (CPU %.1f s),"
-                                        + " sink %.1f s; plan %.1f s; %s",
-                                (s.ortNanos() - s0.ortNanos()) / 1e9, (s.ortCpuNanos() - s0.ortCpuNanos()) / 1e9,
-                                (s.attentionNanos() - s0.attentionNanos()) / 1e9,
-                                (s.attentionCpuNanos() - s0.attentionCpuNanos()) / 1e9,
-                                (s.sinkNanos() - s0.sinkNanos()) / 1e9, planSec, ((PrefixExtractor) ex).describe());
-                    } else {
-                        tokens = (long) n * (plan.maxPosition() + 1);
-                        allSec = sec * all.size() / n;
-                        notes = "TransformerModel.runInto, " + (plan.maxPosition() + 1) + " positions per string";
-                    }
-                    System.out.printf(Locale.ROOT, "%-6s %,9d %,11d %8.1f %,10.0f %,10.0f %8.1f %10.1f m  %s%n", engine, n, tokens,
-                            sec, n / sec, tokens / sec, tokens * flopPerToken / sec / 1e9, allSec / 60, notes);
-                    System.out.printf(Locale.ROOT, "       vectors delivered: %,d (checksum %.3f); process CPU %.1f s = %.2f cores busy:"
-                                    + " %,.0f tokens per CPU-second, %.1f GFLOP per CPU-second%n", delivered[0], touch[0], cpuSec,
-                            cpuSec / sec, tokens / cpuSec, tokens * flopPerToken / cpuSec / 1e9);
                 }
             }
+            int code = p.waitFor();
+            if (code != 0 || r == null) {
+                throw UserError.data("the PyTorch baseline failed (exit " + code + "); it needs python3 with torch"
+                        + " and numpy (Debian: python3-torch python3-numpy)");
+            }
+            return r;
+        } catch (IOException e) {
+            throw UserError.data("cannot run " + o.python() + " for the PyTorch baseline: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw UserError.data("interrupted");
         }
+    }
+
+    private static Path projectPath(String rel) {
+        String root = System.getenv("BLOCKSIM_PROJECT_DIR");
+        return Path.of(root != null ? root : ".").resolve(rel).toAbsolutePath().normalize();
     }
 }

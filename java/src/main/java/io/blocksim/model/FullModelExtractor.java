@@ -37,8 +37,12 @@ public final class FullModelExtractor implements Extractor {
 
     @Override
     public String describe() {
-        return model.deviceChoice().cuda() ? "full model over whole strings (ONNX Runtime, CUDA provider)"
-                : "full model over whole strings (ONNX Runtime; step graphs not found beside " + model.path().getFileName() + ")";
+        if (model.deviceChoice().cuda()) {
+            return "full model over whole strings (ONNX Runtime, CUDA provider)";
+        }
+        return "full model over whole strings (ONNX Runtime, CPU provider"
+                + (PrefixExtractor.available(model.path(), model.spec().nLayer()) ? ")"
+                        : "; step graphs not found beside " + model.path().getFileName() + ")");
     }
 
     @Override
