@@ -37,16 +37,16 @@ public enum ModelDevice {
         if (this == CPU) {
             return new Choice(false, "cpu (requested)");
         }
-        String why = !providerInBuild ? "this ONNX Runtime build has no CUDA provider (" + HOW + ")"
+        String why = !providerInBuild ? "this ONNX Runtime build has no CUDA provider"
                 : cudaFailure != null ? "the CUDA provider could not start: " + cudaFailure
                 : null;
         if (why == null) {
             return new Choice(true, "cuda (" + (this == CUDA ? "requested" : "auto: CUDA provider started") + ")");
         }
         if (this == CUDA) {
-            throw UserError.usage("--device cuda: " + why + "; or use --device cpu");
+            throw UserError.usage("--device cuda: " + why + (providerInBuild ? "" : " (" + HOW + ")") + "; or use --device cpu");
         }
-        return new Choice(false, "cpu (auto: " + why + ")");
+        return new Choice(false, "cpu (auto: " + why + (providerInBuild ? ")" : "; 'mvn -Pcuda package' adds it)"));
     }
 
     /** Whether to try creating a CUDA session at all. */
