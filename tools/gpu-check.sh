@@ -10,7 +10,13 @@
 #    (scan at Q = 1, 2, 8, 64, 512, 1024, k = 10, N = 858,923, D = 384, vs D2D copy bandwidth;
 #    SGEMM path when a libcublas is found)
 # 5. compute-sanitizer memcheck and racecheck on a few small cases (if present)
-# 6. if java (or ./build/jre/bin/java) and ./blocksim exist: ./blocksim bench search --device cuda
+# 6. if java (or ./build/jre/bin/java) is present: the Java GPU tests (io.blocksim.cuda, through
+#    mvn when it is installed, else GpuTestMain from carried classes), then
+#    blocksim bench search --device cuda. Prepare on a CPU machine and carry the outputs:
+#      mvn -o -q -DskipTests package && mvn -o -q dependency:copy-dependencies -DincludeScope=test \
+#        -DexcludeArtifactIds=onnxruntime,junit-jupiter-engine,junit-jupiter-params,junit-platform-engine \
+#        -DoutputDirectory=target/gpu-lib
+#      carry: target/classes target/test-classes target/gpu-lib build/jre
 # 7. tools/bench/torch_gpu.py: torch.topk(X @ Q.T) for the same sizes
 # Everything goes to one file: $OUT/gpu-check.txt ($OUT is set by the device runner), else
 # ./build/gpu-results/gpu-check.txt. The exit status is the harness's (0 = all PASS).
@@ -101,24 +107,42 @@ else
     echo "(compute-sanitizer skipped: not found or out of time)"
 fi
 
-section "java CLI: blocksim bench search --device cuda"
-javabin=""
-if [ -x build/jre/bin/java ]; then javabin="$root/build/jre/bin/java"; export JAVA_HOME="$root/build/jre";
-elif command -v java >/dev/null 2>&1; then javabin="$(command -v java)"; fi
+section "java: GPU tests (io.blocksim.cuda) and blocksim bench search --device cuda"
+javabin=""   # a Java 25+: the carried ./build/jre first, then the usual places
+for c in "$root/build/jre" "${BLOCKSIM_JAVA_HOME:-}" "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25* /usr/lib/jvm/*25* "$(dirname "$(dirname "$(readlink -f "$(command -v java 2>/dev/null || echo /nonexistent)")")")"; do
+    [ -n "$c" ] && [ -x "$c/bin/java" ] || continue
+    v=$("$c/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+    if [ -n "$v" ] && [ "${v%%.*}" -ge 25 ]; then javabin="$c/bin/java"; export JAVA_HOME="$c"; break; fi
+done
+jflags="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
+jcp="target/classes:target/test-classes:target/gpu-lib/*"
 if [ -z "$javabin" ]; then
-    echo "(skipped: no java and no ./build/jre)"
-elif [ ! -x ./blocksim ]; then
-    echo "(skipped: no ./blocksim launcher)"
+    echo "(skipped: no Java 25+ and no ./build/jre)"
 elif [ "$(left)" -lt 60 ]; then
     echo "(skipped: out of time)"
 else
     export PATH="$(dirname "$javabin"):$PATH"
     "$javabin" -version 2>&1 | head -n 1
-    if timeout 30 ./blocksim bench search --help 2>&1 | grep -q -- "--device"; then
-        timeout $(( $(left) > 150 ? 150 : $(left) )) ./blocksim bench search --device cuda \
+    if [ -f target/test-classes/io/blocksim/cuda/GpuTestMain.class ] && [ -d target/gpu-lib ]; then
+        timeout $(( $(left) > 200 ? 200 : $(left) )) "$javabin" $jflags -Xmx8g -cp "$jcp" io.blocksim.cuda.GpuTestMain
+        echo "java GPU tests exit status: $?"
+    elif command -v mvn >/dev/null 2>&1; then
+        timeout $(( $(left) > 240 ? 240 : $(left) )) mvn -o -B -ntp -Dtest='Cuda*' -Dsurefire.failIfNoSpecifiedTests=false test 2>&1 \
+            | grep -E "Tests run|FAIL|GPU test on|Assumption" | tail -n 20
+    else
+        echo "(GPU tests skipped: neither carried test classes (target/gpu-lib) nor mvn)"
+    fi
+    bench="--queries 1,8,64,512 --repeats 3 --warmups 1"
+    if [ "$(left)" -lt 40 ]; then
+        echo "(bench skipped: out of time)"
+    elif [ -d target/classes ] && [ -d target/gpu-lib ]; then
+        timeout $(( $(left) > 150 ? 150 : $(left) )) "$javabin" $jflags -cp "$jcp" io.blocksim.cli.Main bench search --device cuda $bench \
+            || echo "blocksim bench search --device cuda failed (exit $?)"
+    elif [ -x ./blocksim ] && [ -f target/blocksim.jar ]; then
+        timeout $(( $(left) > 150 ? 150 : $(left) )) ./blocksim bench search --device cuda $bench \
             || echo "blocksim bench search --device cuda failed (exit $?)"
     else
-        echo "(skipped: this build's 'blocksim bench search' has no --device option yet)"
+        echo "(bench skipped: no target/classes + target/gpu-lib and no target/blocksim.jar)"
     fi
 fi
 

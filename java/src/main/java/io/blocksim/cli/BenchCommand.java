@@ -5,7 +5,9 @@ import io.blocksim.bench.ExtractBench;
 import io.blocksim.bench.SearchBench;
 import io.blocksim.model.ExtractionPlan;
 import io.blocksim.model.ModelDevice;
+import io.blocksim.search.Backends;
 import io.blocksim.search.Metric;
+import io.blocksim.search.SearchBackend;
 import io.blocksim.store.Store;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,7 +70,8 @@ final class BenchCommand implements Runnable {
         @Option(names = "--peers", description = "Also time torch and faiss through tools/bench/peers.py.")
         boolean peers;
 
-        @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu", description = "Backend (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--device", defaultValue = "cpu", paramLabel = "cpu|cuda|auto",
+                description = "Backend: cpu, cuda, or auto (CUDA when usable, else cpu; the choice and why go to stderr) (default: ${DEFAULT-VALUE}).")
         String device;
 
         @Option(names = "--json", paramLabel = "out.json", description = "Also write the records as JSON lines to this file.")
@@ -76,27 +79,25 @@ final class BenchCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (!device.equalsIgnoreCase("cpu")) {
-                throw UserError.usage("--device " + device + ": this build benchmarks the cpu backend only");
-            }
             List<Metric> ms = new ArrayList<>();
             metrics.forEach(m -> ms.add(Metric.parse(m)));
             SearchBench.Options o = SearchBench.Options.defaults().withQueries(queries).withMetrics(ms)
                     .withRepeats(repeats, warmups).withPeers(peers, "/usr/bin/python3", null);
-            SearchBench.Report report;
-            if (store != null) {
-                if (site == null) {
-                    throw UserError.usage("--store needs --site");
+            if (store != null && site == null) {
+                throw UserError.usage("--store needs --site");
+            }
+            Backends.Choice choice = Backends.open(device);
+            System.err.println("blocksim: search backend " + choice.reason());
+            try (SearchBackend backend = choice.backend()) {
+                if (store != null) {
+                    try (Store s = Store.open(store)) {
+                        o = o.withData(s.vectors(site, block, position), store + " " + site + " block " + block).withK(k);
+                        print(SearchBench.run(o, List.of(backend), System.err));
+                    }
+                } else {
+                    o = o.withSynthetic(rows, dim, seed).withK(k);
+                    print(SearchBench.run(o, List.of(backend), System.err));
                 }
-                try (Store s = Store.open(store)) {
-                    o = o.withData(s.vectors(site, block, position), store + " " + site + " block " + block).withK(k);
-                    report = SearchBench.run(o, System.err);
-                    print(report);
-                }
-            } else {
-                o = o.withSynthetic(rows, dim, seed).withK(k);
-                report = SearchBench.run(o, System.err);
-                print(report);
             }
             return 0;
         }
