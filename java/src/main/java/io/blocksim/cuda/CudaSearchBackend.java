@@ -214,6 +214,13 @@ public final class CudaSearchBackend implements SearchBackend {
                 JCublas2.cublasSetStream(h, new cudaStream_t(compute));
                 note = "cuBLAS SGEMM + select for Q >= " + options.gemmMinQueries();
             } catch (Throwable t) {
+                if (h != null) {
+                    try {
+                        JCublas2.cublasDestroy(h);
+                    } catch (Throwable ignored) {
+                        // never created, or the library is missing: nothing to free
+                    }
+                }
                 h = null;
                 note = "unavailable (" + (t instanceof CudaException ? t.getMessage() : CudaErrors.oneLine(t))
                         + "): fused scan for every Q";
@@ -309,9 +316,24 @@ public final class CudaSearchBackend implements SearchBackend {
             }
             return new SearchResult(metric, k, outRows, outScoresAll);
         } catch (CudaException e) {
+            drainStreams();
             throw new CudaFailure("CUDA search failed while " + stage + ": " + CudaErrors.explain(e.getMessage()), e);
+        } catch (RuntimeException | Error e) {
+            drainStreams();
+            throw e;
         } finally {
             cache.unpinAll();
+        }
+    }
+
+    /** After a failure: let queued work finish before buffers are reused or blocks evicted. */
+    private void drainStreams() {
+        for (CUstream st : new CUstream[] {copy, compute}) {
+            try {
+                JCudaDriver.cuStreamSynchronize(st);
+            } catch (RuntimeException ignored) {
+                // the device may be gone; the original error is the one to report
+            }
         }
     }
 
@@ -360,10 +382,21 @@ public final class CudaSearchBackend implements SearchBackend {
         CUdeviceptr scores = outScores.ensure((long) nq * k * Float.BYTES);
         CUdeviceptr ids = outIds.ensure((long) nq * k * Integer.BYTES);
         stage = "uploading the queries";
-        // synchronous: the previous batch or search finished with a stream synchronize
-        float[] batchQueries = java.util.Arrays.copyOfRange(prepared, q0 * dim, (q0 + nq) * dim);
+        // From pageable memory the copy may return before its DMA lands, and it runs on the legacy
+        // stream, which the non-blocking compute stream does not wait for: finish it before any launch.
+        float[] batchQueries = java.util.Arrays.copyOfRange(prepared, Math.multiplyExact(q0, dim),
+                Math.multiplyExact(q0 + nq, dim));
         JCudaDriver.cuMemcpyHtoD(qDev, Pointer.to(batchQueries), (long) nq * dim * Float.BYTES);
+        JCudaDriver.cuCtxSynchronize();
         JCudaDriver.cuMemsetD8Async(a, (byte) 0, (long) nq * candStride * Long.BYTES, compute);
+        if (gemm) {
+            // the score tile is sized once for the batch: freeing it between pieces would race queued kernels
+            long maxTile = 0;
+            for (UploadPlan.Piece p : pieces) {
+                maxTile = Math.max(maxTile, (long) LaunchPlan.gemmTileRows(p.rows(), nq) * nq * Float.BYTES);
+            }
+            tile.ensure(maxTile);
+        }
         int listOffset = 0;
         for (UploadPlan.Piece p : pieces) {
             VectorShard s = shards.get(p.shard());
@@ -492,7 +525,13 @@ public final class CudaSearchBackend implements SearchBackend {
             }
         }
         if (made != null) {
-            upload(s, norms, p, dim, made);
+            try {
+                upload(s, norms, p, dim, made);
+            } catch (RuntimeException | Error e) {
+                drainStreams();     // no copy may still be writing into it
+                cache.remove(key);  // half-filled: never serve it as resident
+                throw e;
+            }
         }
         return made;
     }
@@ -518,7 +557,7 @@ public final class CudaSearchBackend implements SearchBackend {
     /** Streaming slot {@code i}, allocated on first use (pieces never exceed the piece size). */
     private Block slot(int i, int dim) {
         if (slots[i] == null) {
-            slotBytes = options.pieceBytes();
+            slotBytes = Math.max(options.pieceBytes(), ((long) dim * Float.BYTES + 15) & ~15L);  // at least one row
             try {
                 slots[i] = allocBlock(slotBytes, slotBytes / 4 + 16);
             } catch (CudaException e) {

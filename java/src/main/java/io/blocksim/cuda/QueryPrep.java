@@ -13,7 +13,7 @@ public final class QueryPrep {
      */
     public static float[] prepare(float[][] queries, Metric metric) {
         int dim = queries[0].length;
-        float[] out = new float[queries.length * dim];
+        float[] out = new float[Math.multiplyExact(queries.length, dim)];
         for (int q = 0; q < queries.length; q++) {
             float[] v = queries[q];
             if (metric == Metric.L2) {

@@ -134,6 +134,11 @@ public final class ResidencyCache<K, V> {
         pinnedBytes = 0;
     }
 
+    /** Drops (and releases) one entry, pinned or not; false when it is not there. */
+    public boolean remove(K key) {
+        return removeIf(key::equals) > 0;
+    }
+
     /** Drops (and releases) entries whose key went stale, e.g. their host memory was unmapped. */
     public int removeIf(Predicate<K> stale) {
         List<K> gone = new ArrayList<>();

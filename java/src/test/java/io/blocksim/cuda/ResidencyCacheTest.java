@@ -51,6 +51,20 @@ class ResidencyCacheTest {
         assertNull(c.admit("huge", 101, () -> "H"));
     }
 
+    /** A block whose upload failed is dropped even while pinned, and its memory released. */
+    @Test
+    void removeDropsAPinnedEntry() {
+        ResidencyCache<String, String> c = cache(100);
+        c.admit("a", 30, () -> "A");
+        c.admit("b", 30, () -> "B");
+        assertTrue(c.remove("a"));
+        assertFalse(c.remove("a"));
+        assertNull(c.get("a"));
+        assertEquals(List.of("A"), released);
+        assertEquals(30, c.used());
+        assertEquals("C", c.admit("c", 70, () -> "C"), "the removed entry's pinned bytes are free again");
+    }
+
     @Test
     void failedAllocationStoresNothing() {
         ResidencyCache<String, String> c = cache(100);
