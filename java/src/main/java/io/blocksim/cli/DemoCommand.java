@@ -2,6 +2,7 @@ package io.blocksim.cli;
 
 import io.blocksim.demo.Demo;
 import io.blocksim.demo.DemoResults;
+import io.blocksim.demo.NormChart;
 import io.blocksim.demo.ReportWriter;
 import io.blocksim.model.PrefixExtractor;
 import io.blocksim.model.StoreExtraction;
@@ -60,6 +61,10 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         long t0 = System.nanoTime();
+        if (writeReport()) {
+            // overlaps AWT's start-up with the model's; the chart is drawn after the tables
+            NormChart.warmUpInBackground();
+        }
         DemoResults results;
         Path dir;
         try (TransformerModel tm = TransformerModel.openDefault()) {

@@ -91,6 +91,24 @@ public final class NormChart {
         return out.toByteArray();
     }
 
+    /**
+     * Starts loading the chart's classes and fonts on a daemon thread (about 0.3 s of class loading
+     * and font lookup, single-threaded), so that drawing the real chart later costs little. Failures
+     * are left for the real drawing to report.
+     */
+    public static void warmUpInBackground() {
+        Thread t = new Thread(() -> {
+            try {
+                var row = new io.blocksim.search.NormStats.Row(0, 2, 1, 0.5);
+                chart(List.of(new DemoResults.NormTable("warm-up", List.of(row), "")), "").createBufferedImage(64, 48);
+            } catch (RuntimeException | LinkageError | InternalError e) {
+                // the real chart says what went wrong
+            }
+        }, "chart-warm-up");
+        t.setDaemon(true);
+        t.start();
+    }
+
     /** JFreeChart's default theme asks for Tahoma; the logical SansSerif font exists wherever Java does. */
     private static StandardChartTheme theme() {
         StandardChartTheme t = new StandardChartTheme("blocksim");
