@@ -1,11 +1,11 @@
 package io.blocksim.cli;
 
+import io.blocksim.demo.NotebookFormat;
 import io.blocksim.search.NormStats;
 import io.blocksim.store.Store;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -45,13 +45,8 @@ final class NormsCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The notebook's lines: {@code Layer 0: mean 27.912761688232422, std 1.1137561798095703}. */
+    /** The notebook's lines ({@link NotebookFormat#normLines}): {@code Layer 0: mean 27.912762, std 1.1137562}. */
     static String format(List<NormStats.Row> table) {
-        StringBuilder b = new StringBuilder();
-        for (NormStats.Row r : table) {
-            b.append(String.format(Locale.ROOT, "Layer %d: mean %s, std %s%n", r.block(),
-                    (float) r.mean(), (float) r.std()));
-        }
-        return b.toString();
+        return NotebookFormat.normLines(table);
     }
 }

@@ -4,9 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.blocksim.search.Hit;
+import io.blocksim.demo.NotebookFormat;
 import io.blocksim.search.LabeledResult;
-import io.blocksim.text.Tokenizer;
-import java.util.Locale;
 
 /** Prints search results as the notebook's tables or as one JSON object. */
 final class ResultFormat {
@@ -15,23 +14,9 @@ final class ResultFormat {
     private ResultFormat() {
     }
 
-    /**
-     * The notebook's layout: {@code Closest to 'my most gr': } then one tab-indented line per hit,
-     * the quoted string right-aligned in 14 columns and the score with 3 decimals.
-     */
+    /** The notebook's layout ({@link NotebookFormat#resultTable}): one place for the console and the demo's report. */
     static String table(LabeledResult r) {
-        StringBuilder b = new StringBuilder();
-        for (LabeledResult.QueryHits q : r.queries()) {
-            String label = q.prompt() != null ? Tokenizer.quote(q.prompt()) : "query " + q.index();
-            b.append("Closest to ").append(label).append(": \n");
-            int width = 14;
-            for (Hit h : q.results()) {
-                b.append('\t').append(String.format(Locale.ROOT, "%" + width + "s (%.3f)",
-                        Tokenizer.quote(h.string()), h.score())).append('\n');
-            }
-            b.append('\n');
-        }
-        return b.toString();
+        return NotebookFormat.resultTable(r);
     }
 
     static ObjectNode json(LabeledResult r) {

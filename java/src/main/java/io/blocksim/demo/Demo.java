@@ -7,19 +7,16 @@ import io.blocksim.search.LabeledResult;
 import io.blocksim.search.Metric;
 import io.blocksim.search.NormStats;
 import io.blocksim.search.SearchBackend;
-import io.blocksim.search.SearchResult;
 import io.blocksim.search.StoreSearch;
 import io.blocksim.store.Store;
 import io.blocksim.text.Tokenizer;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -128,27 +125,10 @@ public final class Demo {
      * against each prompt's. Computed from the model's token and position embeddings, nothing stored.
      */
     public DemoResults.SearchTable embeddings(Metric metric) {
-        int l = store.stringLength();
-        String vocab = model.spec().vocab();
-        long[][] tokens = new long[vocab.length()][l];
-        for (int a = 0; a < vocab.length(); a++) {
-            Arrays.fill(tokens[a], a);
-        }
-        // a string of one repeated character gives tok_emb[a] + pos_emb[t] at every position t
-        String name = Site.EMBEDDING.outputName(0);
-        var outputs = model.run(tokens, Set.of(name));
-        float[][][] table = new float[l][vocab.length()][];
-        for (int t = 0; t < l; t++) {
-            for (int a = 0; a < vocab.length(); a++) {
-                table[t][a] = outputs.vector(name, a, t);
-            }
-        }
-        long t0 = System.nanoTime();
-        Tokenizer tok = new Tokenizer(vocab);
+        EmbeddingSearch search = new EmbeddingSearch(model.embeddingTable(store.stringLength()));
+        Tokenizer tok = new Tokenizer(model.spec().vocab());
         byte[][] q = prompts.stream().map(tok::encode).toArray(byte[][]::new);
-        SearchResult r = new EmbeddingSearch(table).search(store.strings(), store.stringCount(), q, k, metric);
-        double ms = (System.nanoTime() - t0) / 1e6;
-        LabeledResult lr = LabeledResult.of("cpu", r, prompts, store::string, ms);
+        LabeledResult lr = StoreSearch.embeddings(store, search, q, prompts, k, metric);
         String title = metric == Metric.COSINE ? EMBEDDINGS_TITLE
                 : "embeddings, all positions concatenated (" + metric.cliName() + ")";
         return new DemoResults.SearchTable(title, Site.EMBEDDING.cliName(), 0, null, null, Site.EMBEDDING.cliName(), 0, lr);
