@@ -613,28 +613,7 @@ public final class CudaSearchBackend implements SearchBackend {
 
     /** The same checks and messages as the CPU backend, so both refuse the same input alike. */
     static void validate(VectorSet data, float[][] queries, int k) {
-        if (queries == null || queries.length == 0) {
-            throw UserError.usage("no queries: give at least one query vector");
-        }
-        int rows = data.rows();
-        if (rows == 0) {
-            throw UserError.data("the vector set is empty: nothing to search");
-        }
-        if (k < 1 || k > rows) {
-            throw UserError.usage("k must be between 1 and " + rows + " (the number of rows), got " + k);
-        }
-        for (int q = 0; q < queries.length; q++) {
-            float[] v = queries[q];
-            if (v == null || v.length != data.dim()) {
-                throw UserError.data("query " + q + " has " + (v == null ? 0 : v.length)
-                        + " values but the vectors have dimension " + data.dim());
-            }
-            for (int d = 0; d < v.length; d++) {
-                if (!Float.isFinite(v[d])) {
-                    throw UserError.data("query " + q + " holds a non-finite value (" + v[d] + ") at position " + d);
-                }
-            }
-        }
+        CpuSearchBackend.validate(data, queries, k);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.blocksim.cuda;
 
+import io.blocksim.search.CpuSearchBackend;
 import io.blocksim.search.Metric;
 
 /** Host-side preparation of queries and finishing of results, as the kernels' contract asks. */
@@ -38,14 +39,6 @@ public final class QueryPrep {
      * Runs of equal distances are short: insertion sort.
      */
     public static void lowerRowFirstAmongEqual(int[] rows, float[] scores) {
-        for (int i = 1; i < rows.length; i++) {
-            int r = rows[i];
-            int j = i - 1;
-            while (j >= 0 && scores[j] == scores[i] && rows[j] > r) {
-                rows[j + 1] = rows[j];
-                j--;
-            }
-            rows[j + 1] = r;
-        }
+        CpuSearchBackend.lowerRowFirstAmongEqual(rows, scores);
     }
 }

@@ -157,7 +157,8 @@ public final class CpuSearchBackend implements SearchBackend {
         return pool;
     }
 
-    static void validate(VectorSet data, float[][] queries, int k) {
+    /** The checks every backend makes, with the same messages (the CUDA backend calls this too). */
+    public static void validate(VectorSet data, float[][] queries, int k) {
         if (queries == null || queries.length == 0) {
             throw UserError.usage("no queries: give at least one query vector");
         }
@@ -367,7 +368,7 @@ public final class CpuSearchBackend implements SearchBackend {
      * Distinct squared distances can round to the same reported distance; within such a run the
      * rows must still go lowest first. Runs are short, so insertion sort.
      */
-    private static void lowerRowFirstAmongEqual(int[] rows, float[] scores) {
+    public static void lowerRowFirstAmongEqual(int[] rows, float[] scores) {
         for (int i = 1; i < rows.length; i++) {
             int r = rows[i];
             int j = i - 1;
