@@ -13,6 +13,7 @@ import io.blocksim.store.Store;
 import io.blocksim.text.Corpus;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
@@ -37,7 +38,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--dataset", paramLabel = "PATH", description = "Corpus (default: $BLOCKSIM_DATASET or the downloaded TinyShakespeare).")
     Path dataset;
 
-    @Option(names = "--quick", description = "Use only the first 100,000 strings (a fast look; said in every heading).")
+    @Option(names = "--quick", description = "Use only the first 100,000 strings and the prompts (a fast look; said in every heading).")
     boolean quick;
 
     @Option(names = {"-k", "--k"}, defaultValue = "10", description = "Results per prompt (default: ${DEFAULT-VALUE}).")
@@ -109,7 +110,10 @@ final class DemoCommand implements Callable<Integer> {
         Corpus corpus = Corpus.resolve(dataset);
         System.err.println("blocksim: building the demo's store in " + dir + " (once; reused after)");
         try (ProgressBar bar = Progress.count("extract", quick ? QUICK_STRINGS : 858_923, " strings")) {
-            StoreExtraction.Summary sum = StoreExtraction.run(tm, corpus, l, quick ? QUICK_STRINGS : 0,
+            // the quick store also holds the prompts, so its tables can show each prompt finding itself
+            List<String> include = quick ? Demo.PROMPTS.stream().filter(p -> p.length() == l
+                    && corpus.text().contains(p)).toList() : List.of();
+            StoreExtraction.Summary sum = StoreExtraction.run(tm, corpus, l, quick ? QUICK_STRINGS : 0, include,
                     StoreExtraction.demoTargets(tm.spec().nLayer(), l), 131_072, PrefixExtractor.Options.defaults(), dir,
                     false, bar::stepBy, line -> System.err.println("blocksim: " + line));
             return sum.seconds();

@@ -71,7 +71,7 @@ public record DemoResults(String store, int strings, int stringLength, String mo
     }
 
     static String scope(boolean quick, int strings) {
-        return quick ? String.format(Locale.ROOT, " [quick: first %,d strings]", strings) : "";
+        return quick ? String.format(Locale.ROOT, " [quick: %,d strings]", strings) : "";
     }
 
     public List<NormTable> norms() {

@@ -28,7 +28,8 @@ public final class NotebookFormat {
 
     /**
      * Why a table cannot show a prompt as its own best match: it is not among the stored strings
-     * (the quick set ends before either prompt first occurs). Null when every prompt is stored.
+     * (a store made with --limit, or a quick store from before it held the prompts). Null when every
+     * prompt is stored.
      */
     public static String missingPromptsNote(DemoResults r) {
         List<String> missing = r.prompts().stream().filter(p -> !p.stored()).map(p -> Tokenizer.quote(p.text())).toList();

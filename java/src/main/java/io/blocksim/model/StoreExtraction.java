@@ -50,6 +50,17 @@ public final class StoreExtraction {
     public static Summary run(TransformerModel model, Corpus corpus, int stringLength, int limit, List<Target> targets,
             int shardStrings, PrefixExtractor.Options options, Path out, boolean force, LongConsumer progress,
             java.util.function.Consumer<String> log) {
+        return run(model, corpus, stringLength, limit, List.of(), targets, shardStrings, options, out, force, progress, log);
+    }
+
+    /**
+     * As above; with a {@code limit}, the strings of {@code include} (each of length L, each a
+     * substring of the corpus) are stored too, after the first {@code limit} strings, when they are
+     * not among them: the demo's quick store holds its prompts.
+     */
+    public static Summary run(TransformerModel model, Corpus corpus, int stringLength, int limit, List<String> include,
+            List<Target> targets, int shardStrings, PrefixExtractor.Options options, Path out, boolean force,
+            LongConsumer progress, java.util.function.Consumer<String> log) {
         long t0 = System.nanoTime();
         ModelSpec spec = model.spec();
         Tokenizer tok = new Tokenizer(spec.vocab());
@@ -64,7 +75,14 @@ public final class StoreExtraction {
         }
         StringTable strings = StringTable.uniqueSubstrings(tokens, stringLength);
         if (limit > 0) {
-            strings = strings.head(limit);
+            List<byte[]> extra = new ArrayList<>();
+            for (String text : include) {
+                if (text.length() != stringLength || !corpus.text().contains(text)) {
+                    throw UserError.usage("'" + text + "' is not a substring of length " + stringLength + " of the corpus");
+                }
+                extra.add(tok.encode(text));
+            }
+            strings = strings.head(limit).withStrings(extra);
         }
         if (strings.size() == 0) {
             throw UserError.data("the corpus has no substring of length " + stringLength);

@@ -61,6 +61,32 @@ public final class StringTable {
     }
 
     /**
+     * This table followed by those of {@code extra} (L tokens each) that it does not hold yet, in
+     * their order: the demo's quick store is the first strings plus its prompts.
+     */
+    public StringTable withStrings(java.util.List<byte[]> extra) {
+        java.util.Set<java.nio.ByteBuffer> have = new java.util.HashSet<>();
+        for (int i = 0; i < size(); i++) {
+            have.add(java.nio.ByteBuffer.wrap(tokens, i * length, length).slice());
+        }
+        java.io.ByteArrayOutputStream added = new java.io.ByteArrayOutputStream();
+        for (byte[] s : extra) {
+            if (s.length != length) {
+                throw new IllegalArgumentException("string of " + s.length + " tokens in a table of length " + length);
+            }
+            if (have.add(java.nio.ByteBuffer.wrap(s.clone()))) {
+                added.writeBytes(s);
+            }
+        }
+        if (added.size() == 0) {
+            return this;
+        }
+        byte[] all = java.util.Arrays.copyOf(tokens, tokens.length + added.size());
+        System.arraycopy(added.toByteArray(), 0, all, tokens.length, added.size());
+        return new StringTable(all, length);
+    }
+
+    /**
      * The unique prefixes of length {@code position + 1}, each represented by the first string
      * (in string order) that has it. At the last position that is every string.
      */

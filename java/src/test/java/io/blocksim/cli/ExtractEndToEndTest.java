@@ -1,6 +1,7 @@
 package io.blocksim.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -107,6 +108,30 @@ class ExtractEndToEndTest {
                 "--position", "all", "--prompt", "my most gr");
         assertEquals(2, badSite.code());
         assertTrue(badSite.err().contains("--site embedding"), badSite.err());
+    }
+
+    /** The demo's quick store: the first strings plus the prompts, which then find themselves. */
+    @Test
+    void limitedStoreWithIncludedPrompts(@TempDir Path dir) throws Exception {
+        Path store = dir.resolve("quick");
+        io.blocksim.text.Corpus corpus = io.blocksim.text.Corpus.read(writeCorpus(dir));
+        try (var model = io.blocksim.model.TransformerModel.openDefault()) {
+            var sum = io.blocksim.model.StoreExtraction.run(model, corpus, 10, 300, PROMPTS,
+                    io.blocksim.model.StoreExtraction.demoTargets(model.spec().nLayer(), 10), 128,
+                    io.blocksim.model.PrefixExtractor.Options.defaults(), store, false, n -> { }, line -> { });
+            assertEquals(302, sum.strings());
+            assertThrows(io.blocksim.UserError.class, () -> io.blocksim.model.StoreExtraction.run(model, corpus, 10, 300,
+                    List.of("not in it!"), List.of(), 128, io.blocksim.model.PrefixExtractor.Options.defaults(),
+                    dir.resolve("x"), false, n -> { }, line -> { }));
+        }
+        try (Store s = Store.open(store)) {
+            assertEquals(PROMPTS, List.of(s.string(300), s.string(301)));
+        }
+        assertTrue(StoreVerifier.verify(store).ok());
+        List<String> args = new ArrayList<>(List.of("search", "--store", store.toString(), "--site", "ffwd_output",
+                "--block", "5", "--json"));
+        PROMPTS.forEach(p -> args.addAll(List.of("--prompt", p)));
+        assertPromptFirst(json(CliTest.run(args.toArray(String[]::new))), 0.99995);
     }
 
     @Test

@@ -95,7 +95,7 @@ class DemoTest {
             assertEquals(Demo.NOTEBOOK_TABLES.size() + 2, r.searches().size());
 
             String scope = r.scope();
-            assertTrue(scope.startsWith(" [quick: first "), scope);
+            assertTrue(scope.startsWith(" [quick: "), scope);
             for (DemoResults.Section sec : r.sections()) {
                 String heading = NotebookFormat.heading(sec, scope);
                 assertTrue(printed.indexOf("## " + heading + "\n") >= 0, "printed: " + heading);
@@ -164,7 +164,7 @@ class DemoTest {
         List<String> headings = text.lines().filter(l -> l.startsWith("## ")).toList();
         assertEquals(2 + Demo.NOTEBOOK_TABLES.size() + 2, headings.size(), text);
         for (String h : headings) {
-            assertTrue(h.contains("[quick: first "), "quick in " + h);
+            assertTrue(h.contains("[quick: "), "quick in " + h);
             assertTrue(md.contains("\n" + h + "\n"), h + " in report.md");
         }
         List<String> lines = text.lines().toList();

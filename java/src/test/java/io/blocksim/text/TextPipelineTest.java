@@ -99,4 +99,16 @@ class TextPipelineTest {
         assertThrows(UserError.class, () -> Corpus.read(f));
         assertThrows(UserError.class, () -> Corpus.read(dir.resolve("missing.txt")));
     }
+
+    @Test
+    void withStringsAppendsOnlyTheMissingOnes() {
+        StringTable t = new StringTable(new byte[] {1, 2, 3, 4, 5, 6}, 2);
+        StringTable u = t.withStrings(java.util.List.of(new byte[] {3, 4}, new byte[] {9, 9}, new byte[] {9, 9}));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new byte[] {1, 2, 3, 4, 5, 6, 9, 9}, u.tokens());
+        org.junit.jupiter.api.Assertions.assertSame(t, t.withStrings(java.util.List.of(new byte[] {5, 6})));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> t.withStrings(java.util.List.of(new byte[] {1})));
+        // prefix indexes stay consistent: the appended string's prefix 9 is new, 3 is not
+        org.junit.jupiter.api.Assertions.assertEquals(4, u.prefixes(0).rows());
+    }
 }
