@@ -19,13 +19,14 @@ import jdk.incubator.vector.VectorSpecies;
  * <ul>
  * <li>"narrow" (up to 16 queries; memory-bound): one row at a time, vectorized along the dimension
  * like a dot-product routine. Each chunk of the row is loaded once and multiplied into every query
- * of the group (1, 2 or 4 queries; each query gets 4 or 2 accumulators, split by chunk, so there
- * are always 8 independent FMA chains). Rows are read strictly in order: on the development machine
- * (Zen 5, 2 cores, 4 KiB pages) tiles that interleave 2 or 4 rows' streams measured 1.3x to 1.6x
- * slower from DRAM than one sequential stream, although they do less work in cache; so were 8
- * queries per row (more FMAs waiting on each missing cache line) compared with two groups of 4,
- * the second of which finds the rows in L2. The group's accumulators are then folded into one
- * vector by a fixed tree of two-vector shuffles and adds (never reduceLanes).
+ * of the group (1, 4 or 8 queries; 4, 2 or 1 accumulators per query, split by chunk, so there are
+ * always 8 independent FMA chains; 2 queries run as a padded group of 4). Rows are read strictly in
+ * order: on the development machine (Zen 5, 2 cores, 4 KiB pages) tiles that interleave 2 or 4
+ * rows' streams measured 1.3x to 1.6x slower from DRAM than one sequential stream. The 8-query
+ * kernel reads its queries from a native segment, not an array: that made it 1.4x faster (and
+ * faster than two passes of 4), while the 1-query kernel is faster from an array. The group's
+ * accumulators are then folded into one vector by a fixed tree of two-vector shuffles and adds
+ * (never reduceLanes).
  * <li>"gemm" (more queries; compute-bound): vectorized across queries, like a GEMM micro-kernel.
  * The group's queries are transposed ({@code qt[d * QP + j]}); each row value is broadcast and
  * multiplied into 4 query vectors, for a tile of 6 rows: 24 accumulators and no cross-lane
@@ -57,6 +58,8 @@ final class CpuKernels {
     private static final FloatVector FOLD1_HI = foldIndexes(1, true);
     private static final FloatVector FOLD2_LO = foldIndexes(2, false);
     private static final FloatVector FOLD2_HI = foldIndexes(2, true);
+    private static final FloatVector FOLD3_LO = foldIndexes(3, false);
+    private static final FloatVector FOLD3_HI = foldIndexes(3, true);
     private static final VectorShuffle<Float> SWAP1 = swap(1);
     private static final VectorShuffle<Float> SWAP2 = swap(2);
     private static final VectorShuffle<Float> SWAP4 = swap(4);
@@ -171,34 +174,6 @@ final class CpuKernels {
         }
     }
 
-    static void narrowDot2(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
-            float[] q, int qOff) {
-        long rb = (long) dim * Float.BYTES;
-        if (dim % (4 * L) == 0) {
-            for (int r = r0; r < r1; r++) {
-                rowDot2Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
-            }
-        } else {
-            for (int r = r0; r < r1; r++) {
-                rowDot2(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
-            }
-        }
-    }
-
-    static void narrowL22(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
-            float[] q, int qOff) {
-        long rb = (long) dim * Float.BYTES;
-        if (dim % (4 * L) == 0) {
-            for (int r = r0; r < r1; r++) {
-                rowL22Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
-            }
-        } else {
-            for (int r = r0; r < r1; r++) {
-                rowL22(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
-            }
-        }
-    }
-
     static void narrowDot4(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
             float[] q, int qOff) {
         long rb = (long) dim * Float.BYTES;
@@ -223,6 +198,34 @@ final class CpuKernels {
         } else {
             for (int r = r0; r < r1; r++) {
                 rowL24(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            }
+        }
+    }
+
+    static void narrowDot8(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
+            MemorySegment q, int qOff) {
+        long rb = (long) dim * Float.BYTES;
+        if (dim % (1 * L) == 0) {
+            for (int r = r0; r < r1; r++) {
+                rowDot8Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            }
+        } else {
+            for (int r = r0; r < r1; r++) {
+                rowDot8(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            }
+        }
+    }
+
+    static void narrowL28(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
+            MemorySegment q, int qOff) {
+        long rb = (long) dim * Float.BYTES;
+        if (dim % (1 * L) == 0) {
+            for (int r = r0; r < r1; r++) {
+                rowL28Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            }
+        } else {
+            for (int r = r0; r < r1; r++) {
+                rowL28(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
             }
         }
     }
@@ -641,232 +644,6 @@ final class CpuKernels {
         }
     }
 
-    private static void rowDot2Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
-            int dim, float[] qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S); FloatVector a02 = FloatVector.zero(S); FloatVector a03 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S); FloatVector a11 = FloatVector.zero(S); FloatVector a12 = FloatVector.zero(S); FloatVector a13 = FloatVector.zero(S);
-        for (int c = 0; c < dim; c += 4 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 2), a00);
-            a10 = x.fma(FloatVector.fromArray(S, qd, (c) * 2 + 1 * L), a10);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a01 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 2), a01);
-            a11 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 2 + 1 * L), a11);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a02 = x.fma(FloatVector.fromArray(S, qd, (c + 2 * L) * 2), a02);
-            a12 = x.fma(FloatVector.fromArray(S, qd, (c + 2 * L) * 2 + 1 * L), a12);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a03 = x.fma(FloatVector.fromArray(S, qd, (c + 3 * L) * 2), a03);
-            a13 = x.fma(FloatVector.fromArray(S, qd, (c + 3 * L) * 2 + 1 * L), a13);
-        }
-        a00 = a00.add(a01);
-        a02 = a02.add(a03);
-        a00 = a00.add(a02);
-        a10 = a10.add(a11);
-        a12 = a12.add(a13);
-        a10 = a10.add(a12);
-        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
-        // each query's L/2 lanes hold partial sums; swap-and-add until every lane holds the total
-        if (L / 2 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
-        }
-        if (L / 2 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
-        }
-        if (L / 2 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
-        }
-        if (L / 2 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
-        }
-        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 2 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 2, row);
-        }
-    }
-
-    private static void rowDot2(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
-            int dim, float[] qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S); FloatVector a02 = FloatVector.zero(S); FloatVector a03 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S); FloatVector a11 = FloatVector.zero(S); FloatVector a12 = FloatVector.zero(S); FloatVector a13 = FloatVector.zero(S);
-        int full = S.loopBound(dim);
-        int upper = full - full % (4 * L);
-        int c = 0;
-        for (; c < upper; c += 4 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 2), a00);
-            a10 = x.fma(FloatVector.fromArray(S, qd, (c) * 2 + 1 * L), a10);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a01 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 2), a01);
-            a11 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 2 + 1 * L), a11);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a02 = x.fma(FloatVector.fromArray(S, qd, (c + 2 * L) * 2), a02);
-            a12 = x.fma(FloatVector.fromArray(S, qd, (c + 2 * L) * 2 + 1 * L), a12);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a03 = x.fma(FloatVector.fromArray(S, qd, (c + 3 * L) * 2), a03);
-            a13 = x.fma(FloatVector.fromArray(S, qd, (c + 3 * L) * 2 + 1 * L), a13);
-        }
-        // leftover whole chunks, then the partial one, all into the first accumulators
-        for (; c < full; c += L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a00 = x.fma(FloatVector.fromArray(S, qd, c * 2), a00);
-            a10 = x.fma(FloatVector.fromArray(S, qd, c * 2 + 1 * L), a10);
-        }
-        if (c < dim) {
-            VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            a00 = x.fma(FloatVector.fromArray(S, qd, c * 2), a00);
-            a10 = x.fma(FloatVector.fromArray(S, qd, c * 2 + 1 * L), a10);
-        }
-        a00 = a00.add(a01);
-        a02 = a02.add(a03);
-        a00 = a00.add(a02);
-        a10 = a10.add(a11);
-        a12 = a12.add(a13);
-        a10 = a10.add(a12);
-        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
-        // each query's L/2 lanes hold partial sums; swap-and-add until every lane holds the total
-        if (L / 2 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
-        }
-        if (L / 2 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
-        }
-        if (L / 2 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
-        }
-        if (L / 2 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
-        }
-        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 2 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 2, row);
-        }
-    }
-
-    private static void rowL22Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
-            int dim, float[] qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S); FloatVector a02 = FloatVector.zero(S); FloatVector a03 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S); FloatVector a11 = FloatVector.zero(S); FloatVector a12 = FloatVector.zero(S); FloatVector a13 = FloatVector.zero(S);
-        for (int c = 0; c < dim; c += 4 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 2));
-            a00 = e.fma(e, a00);
-            e = x.sub(FloatVector.fromArray(S, qd, (c) * 2 + 1 * L));
-            a10 = e.fma(e, a10);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 2));
-            a01 = e.fma(e, a01);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 2 + 1 * L));
-            a11 = e.fma(e, a11);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 2 * L) * 2));
-            a02 = e.fma(e, a02);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 2 * L) * 2 + 1 * L));
-            a12 = e.fma(e, a12);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 3 * L) * 2));
-            a03 = e.fma(e, a03);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 3 * L) * 2 + 1 * L));
-            a13 = e.fma(e, a13);
-        }
-        a00 = a00.add(a01);
-        a02 = a02.add(a03);
-        a00 = a00.add(a02);
-        a10 = a10.add(a11);
-        a12 = a12.add(a13);
-        a10 = a10.add(a12);
-        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
-        // each query's L/2 lanes hold partial sums; swap-and-add until every lane holds the total
-        if (L / 2 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
-        }
-        if (L / 2 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
-        }
-        if (L / 2 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
-        }
-        if (L / 2 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
-        }
-        a00 = a00.neg();
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 2 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 2, row);
-        }
-    }
-
-    private static void rowL22(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
-            int dim, float[] qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S); FloatVector a02 = FloatVector.zero(S); FloatVector a03 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S); FloatVector a11 = FloatVector.zero(S); FloatVector a12 = FloatVector.zero(S); FloatVector a13 = FloatVector.zero(S);
-        int full = S.loopBound(dim);
-        int upper = full - full % (4 * L);
-        int c = 0;
-        for (; c < upper; c += 4 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 2));
-            a00 = e.fma(e, a00);
-            e = x.sub(FloatVector.fromArray(S, qd, (c) * 2 + 1 * L));
-            a10 = e.fma(e, a10);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 2));
-            a01 = e.fma(e, a01);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 2 + 1 * L));
-            a11 = e.fma(e, a11);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 2 * L) * 2));
-            a02 = e.fma(e, a02);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 2 * L) * 2 + 1 * L));
-            a12 = e.fma(e, a12);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 3 * L) * 2));
-            a03 = e.fma(e, a03);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 3 * L) * 2 + 1 * L));
-            a13 = e.fma(e, a13);
-        }
-        // leftover whole chunks, then the partial one, all into the first accumulators
-        for (; c < full; c += L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e = x.sub(FloatVector.fromArray(S, qd, c * 2));
-            a00 = e.fma(e, a00);
-            e = x.sub(FloatVector.fromArray(S, qd, c * 2 + 1 * L));
-            a10 = e.fma(e, a10);
-        }
-        if (c < dim) {
-            VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector e = x.sub(FloatVector.fromArray(S, qd, c * 2));
-            a00 = e.fma(e, a00);
-            e = x.sub(FloatVector.fromArray(S, qd, c * 2 + 1 * L));
-            a10 = e.fma(e, a10);
-        }
-        a00 = a00.add(a01);
-        a02 = a02.add(a03);
-        a00 = a00.add(a02);
-        a10 = a10.add(a11);
-        a12 = a12.add(a13);
-        a10 = a10.add(a12);
-        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
-        // each query's L/2 lanes hold partial sums; swap-and-add until every lane holds the total
-        if (L / 2 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
-        }
-        if (L / 2 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
-        }
-        if (L / 2 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
-        }
-        if (L / 2 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
-        }
-        a00 = a00.neg();
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 2 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 2, row);
-        }
-    }
-
     private static void rowDot4Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, float[] qd, int qOff) {
         FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S);
@@ -1102,6 +879,280 @@ final class CpuKernels {
         a00 = a00.neg();
         if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
             s.offerGroups(a00.toArray(), qOff, 4, row);
+        }
+    }
+
+    private static void rowDot8Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
+            int dim, MemorySegment qd, int qOff) {
+        FloatVector a00 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S);
+        FloatVector a40 = FloatVector.zero(S);
+        FloatVector a50 = FloatVector.zero(S);
+        FloatVector a60 = FloatVector.zero(S);
+        FloatVector a70 = FloatVector.zero(S);
+        for (int c = 0; c < dim; c += 1 * L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a00 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a00);
+            a10 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a10);
+            a20 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a20);
+            a30 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a30);
+            a40 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a40);
+            a50 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a50);
+            a60 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a60);
+            a70 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a70);
+        }
+        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
+        a20 = FOLD1_LO.selectFrom(a20, a30).add(FOLD1_HI.selectFrom(a20, a30));
+        a40 = FOLD1_LO.selectFrom(a40, a50).add(FOLD1_HI.selectFrom(a40, a50));
+        a60 = FOLD1_LO.selectFrom(a60, a70).add(FOLD1_HI.selectFrom(a60, a70));
+        a00 = FOLD2_LO.selectFrom(a00, a20).add(FOLD2_HI.selectFrom(a00, a20));
+        a40 = FOLD2_LO.selectFrom(a40, a60).add(FOLD2_HI.selectFrom(a40, a60));
+        a00 = FOLD3_LO.selectFrom(a00, a40).add(FOLD3_HI.selectFrom(a00, a40));
+        // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
+        if (L / 8 > 8) {
+            a00 = a00.add(a00.rearrange(SWAP8));
+        }
+        if (L / 8 > 4) {
+            a00 = a00.add(a00.rearrange(SWAP4));
+        }
+        if (L / 8 > 2) {
+            a00 = a00.add(a00.rearrange(SWAP2));
+        }
+        if (L / 8 > 1) {
+            a00 = a00.add(a00.rearrange(SWAP1));
+        }
+        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 8, row);
+        }
+    }
+
+    private static void rowDot8(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
+            int dim, MemorySegment qd, int qOff) {
+        FloatVector a00 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S);
+        FloatVector a40 = FloatVector.zero(S);
+        FloatVector a50 = FloatVector.zero(S);
+        FloatVector a60 = FloatVector.zero(S);
+        FloatVector a70 = FloatVector.zero(S);
+        int full = S.loopBound(dim);
+        int upper = full - full % (1 * L);
+        int c = 0;
+        for (; c < upper; c += 1 * L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a00 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a00);
+            a10 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a10);
+            a20 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a20);
+            a30 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a30);
+            a40 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a40);
+            a50 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a50);
+            a60 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a60);
+            a70 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a70);
+        }
+        // leftover whole chunks, then the partial one, all into the first accumulators
+        for (; c < full; c += L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a00 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a00);
+            a10 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a10);
+            a20 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a20);
+            a30 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a30);
+            a40 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a40);
+            a50 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a50);
+            a60 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a60);
+            a70 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a70);
+        }
+        if (c < dim) {
+            VectorMask<Float> tail = S.indexInRange(c, dim);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            a00 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a00);
+            a10 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a10);
+            a20 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a20);
+            a30 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a30);
+            a40 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a40);
+            a50 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a50);
+            a60 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a60);
+            a70 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a70);
+        }
+        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
+        a20 = FOLD1_LO.selectFrom(a20, a30).add(FOLD1_HI.selectFrom(a20, a30));
+        a40 = FOLD1_LO.selectFrom(a40, a50).add(FOLD1_HI.selectFrom(a40, a50));
+        a60 = FOLD1_LO.selectFrom(a60, a70).add(FOLD1_HI.selectFrom(a60, a70));
+        a00 = FOLD2_LO.selectFrom(a00, a20).add(FOLD2_HI.selectFrom(a00, a20));
+        a40 = FOLD2_LO.selectFrom(a40, a60).add(FOLD2_HI.selectFrom(a40, a60));
+        a00 = FOLD3_LO.selectFrom(a00, a40).add(FOLD3_HI.selectFrom(a00, a40));
+        // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
+        if (L / 8 > 8) {
+            a00 = a00.add(a00.rearrange(SWAP8));
+        }
+        if (L / 8 > 4) {
+            a00 = a00.add(a00.rearrange(SWAP4));
+        }
+        if (L / 8 > 2) {
+            a00 = a00.add(a00.rearrange(SWAP2));
+        }
+        if (L / 8 > 1) {
+            a00 = a00.add(a00.rearrange(SWAP1));
+        }
+        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 8, row);
+        }
+    }
+
+    private static void rowL28Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
+            int dim, MemorySegment qd, int qOff) {
+        FloatVector a00 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S);
+        FloatVector a40 = FloatVector.zero(S);
+        FloatVector a50 = FloatVector.zero(S);
+        FloatVector a60 = FloatVector.zero(S);
+        FloatVector a70 = FloatVector.zero(S);
+        for (int c = 0; c < dim; c += 1 * L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a00 = e.fma(e, a00);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a10 = e.fma(e, a10);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a20 = e.fma(e, a20);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a30 = e.fma(e, a30);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a40 = e.fma(e, a40);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a50 = e.fma(e, a50);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a60 = e.fma(e, a60);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a70 = e.fma(e, a70);
+        }
+        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
+        a20 = FOLD1_LO.selectFrom(a20, a30).add(FOLD1_HI.selectFrom(a20, a30));
+        a40 = FOLD1_LO.selectFrom(a40, a50).add(FOLD1_HI.selectFrom(a40, a50));
+        a60 = FOLD1_LO.selectFrom(a60, a70).add(FOLD1_HI.selectFrom(a60, a70));
+        a00 = FOLD2_LO.selectFrom(a00, a20).add(FOLD2_HI.selectFrom(a00, a20));
+        a40 = FOLD2_LO.selectFrom(a40, a60).add(FOLD2_HI.selectFrom(a40, a60));
+        a00 = FOLD3_LO.selectFrom(a00, a40).add(FOLD3_HI.selectFrom(a00, a40));
+        // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
+        if (L / 8 > 8) {
+            a00 = a00.add(a00.rearrange(SWAP8));
+        }
+        if (L / 8 > 4) {
+            a00 = a00.add(a00.rearrange(SWAP4));
+        }
+        if (L / 8 > 2) {
+            a00 = a00.add(a00.rearrange(SWAP2));
+        }
+        if (L / 8 > 1) {
+            a00 = a00.add(a00.rearrange(SWAP1));
+        }
+        a00 = a00.neg();
+        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 8, row);
+        }
+    }
+
+    private static void rowL28(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
+            int dim, MemorySegment qd, int qOff) {
+        FloatVector a00 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S);
+        FloatVector a40 = FloatVector.zero(S);
+        FloatVector a50 = FloatVector.zero(S);
+        FloatVector a60 = FloatVector.zero(S);
+        FloatVector a70 = FloatVector.zero(S);
+        int full = S.loopBound(dim);
+        int upper = full - full % (1 * L);
+        int c = 0;
+        for (; c < upper; c += 1 * L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a00 = e.fma(e, a00);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a10 = e.fma(e, a10);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a20 = e.fma(e, a20);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a30 = e.fma(e, a30);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a40 = e.fma(e, a40);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a50 = e.fma(e, a50);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a60 = e.fma(e, a60);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a70 = e.fma(e, a70);
+        }
+        // leftover whole chunks, then the partial one, all into the first accumulators
+        for (; c < full; c += L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a00 = e.fma(e, a00);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a10 = e.fma(e, a10);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a20 = e.fma(e, a20);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a30 = e.fma(e, a30);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a40 = e.fma(e, a40);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a50 = e.fma(e, a50);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a60 = e.fma(e, a60);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a70 = e.fma(e, a70);
+        }
+        if (c < dim) {
+            VectorMask<Float> tail = S.indexInRange(c, dim);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a00 = e.fma(e, a00);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a10 = e.fma(e, a10);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a20 = e.fma(e, a20);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a30 = e.fma(e, a30);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a40 = e.fma(e, a40);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a50 = e.fma(e, a50);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a60 = e.fma(e, a60);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a70 = e.fma(e, a70);
+        }
+        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
+        a20 = FOLD1_LO.selectFrom(a20, a30).add(FOLD1_HI.selectFrom(a20, a30));
+        a40 = FOLD1_LO.selectFrom(a40, a50).add(FOLD1_HI.selectFrom(a40, a50));
+        a60 = FOLD1_LO.selectFrom(a60, a70).add(FOLD1_HI.selectFrom(a60, a70));
+        a00 = FOLD2_LO.selectFrom(a00, a20).add(FOLD2_HI.selectFrom(a00, a20));
+        a40 = FOLD2_LO.selectFrom(a40, a60).add(FOLD2_HI.selectFrom(a40, a60));
+        a00 = FOLD3_LO.selectFrom(a00, a40).add(FOLD3_HI.selectFrom(a00, a40));
+        // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
+        if (L / 8 > 8) {
+            a00 = a00.add(a00.rearrange(SWAP8));
+        }
+        if (L / 8 > 4) {
+            a00 = a00.add(a00.rearrange(SWAP4));
+        }
+        if (L / 8 > 2) {
+            a00 = a00.add(a00.rearrange(SWAP2));
+        }
+        if (L / 8 > 1) {
+            a00 = a00.add(a00.rearrange(SWAP1));
+        }
+        a00 = a00.neg();
+        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 8, row);
         }
     }
 }
