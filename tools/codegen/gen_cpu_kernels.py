@@ -43,9 +43,12 @@ import jdk.incubator.vector.VectorSpecies;
  * The group's queries are transposed ({@code qt[d * QP + j]}); each row value is broadcast and
  * multiplied into @QV@ query vectors, for a tile of @RT@ rows: @RTQV@ accumulators and no cross-lane
  * work at all. The tile's sums go through a small scratch array to a loop that does the selection,
- * which keeps the tile method small enough for both JIT compilers.
+ * which keeps the tile method small enough for both JIT compilers. L2 runs the same dot-product
+ * tile and rescores exactly only the rows whose bound from |q|^2 + |x|^2 - 2 q.x could enter the
+ * top-k: a tile of (q - x)^2 terms needs twice the vector operations, and its larger method
+ * sometimes lost the JIT's store intrinsic (a 2x slower compile, one run in three).
  * </ul>
- * Each row's score is computed by the same operations in the same order wherever the row falls
+ * Each row's exact score is computed by the same operations in the same order wherever the row falls
  * (tile or tail, any thread, interpreted or compiled: the Vector API's lanewise ops are exact IEEE
  * and Math.fma, and no reduceLanes is used), so identical rows get identical scores and ties go to
  * the lower row id.
@@ -121,16 +124,53 @@ final class CpuKernels {
         }
     }
 
-    private static void selectL2(Candidates s, MemorySegment norms, int local, int base, int rows, int qOff) {
+    /**
+     * Selection after an L2 gemm tile, whose sums are dot products q.x. The key -|q-x|^2 is first
+     * bounded from above by 2 q.x - |q|^2 - |x|^2 plus a rounding slack (relative to |q|^2 + |x|^2,
+     * which covers the float error of the dot product, the stored norm and this sum; the absolute
+     * term covers subnormals); a query only gets an exact key where that bound can reach its
+     * threshold, which after the first rows is rare. The group's squared query norms follow its
+     * transposed queries in {@code qt}.
+     */
+    private static void selectL2(Candidates s, MemorySegment v, MemorySegment norms, long o0, int local, int base,
+            int rows, int dim, float[] qt, int qOff) {
         float[] acc = s.scratch;
         float[] thr = s.threshold;
+        int qn = dim * QP;
+        float slack = (3 * dim + 16) * 0x1p-24f;
+        float tiny = 4 * dim * Float.MIN_NORMAL;
+        long rb = (long) dim * Float.BYTES;
         for (int r = 0; r < rows; r++) {
-            for (int v = 0; v < GEMM_VECTORS; v++) {
-                FloatVector k = FloatVector.fromArray(S, acc, (r * GEMM_VECTORS + v) * L).neg();
-                if (!k.compare(VectorOperators.LE, FloatVector.fromArray(S, thr, qOff + v * L)).allTrue()) {
-                    s.offerLanes(k.toArray(), qOff + v * L, base + local + r);
+            float n = norms.get(LE_FLOAT, (long) (local + r) * Float.BYTES);
+            float nx = n * n;
+            for (int g = 0; g < GEMM_VECTORS; g++) {
+                FloatVector sum = FloatVector.fromArray(S, qt, qn + g * L).add(nx);
+                FloatVector upper = FloatVector.fromArray(S, acc, (r * GEMM_VECTORS + g) * L).mul(2f).sub(sum)
+                        .add(sum.mul(slack).add(tiny));
+                if (!upper.compare(VectorOperators.LT, FloatVector.fromArray(S, thr, qOff + g * L)).allTrue()) {
+                    rescoreL2(s, upper.toArray(), v, o0 + r * rb, dim, qt, g * L, qOff + g * L, base + local + r);
                 }
             }
+        }
+    }
+
+    /**
+     * The exact key of each lane whose bound passed: the squared distance summed over d by one fma
+     * chain, as a dedicated L2 kernel would (so identical rows still get identical keys).
+     */
+    private static void rescoreL2(Candidates s, float[] upper, MemorySegment v, long o, int dim, float[] qt, int lane0,
+            int qOff, int row) {
+        float[] thr = s.threshold;
+        for (int i = 0; i < upper.length; i++) {
+            if (upper[i] < thr[qOff + i]) {
+                continue;
+            }
+            float a = 0f;
+            for (int d = 0; d < dim; d++) {
+                float e = qt[d * QP + lane0 + i] - v.get(LE_FLOAT, o + (long) d * Float.BYTES);
+                a = Math.fma(e, e, a);
+            }
+            s.offerKey(qOff + i, -a, row);
         }
     }
 
@@ -158,17 +198,16 @@ def gemm(name, l2, rows):
     for r in range(rows):
         a(f"            {'FloatVector ' if r == 0 else ''}x = FloatVector.broadcast(S, v.get(LE_FLOAT, o{r} + od));")
         for q in range(QV):
-            if l2:
-                a(f"            {'FloatVector ' if (r == 0 and q == 0) else ''}e = q{q}.sub(x);")
-                a(f"            a{r}{q} = e.fma(e, a{r}{q});")
-            else:
-                a(f"            a{r}{q} = q{q}.fma(x, a{r}{q});")
+            a(f"            a{r}{q} = q{q}.fma(x, a{r}{q});")
     a("        }")
     a("        float[] acc = s.scratch;")
     for r in range(rows):
         for q in range(QV):
             a(f"        a{r}{q}.intoArray(acc, {(r * QV + q)} * L);")
-    a(f"        {'selectL2' if l2 else 'selectCosine'}(s, norms, local, base, {rows}, qOff);")
+    if l2:
+        a(f"        selectL2(s, v, norms, o0, local, base, {rows}, dim, qt, qOff);")
+    else:
+        a(f"        selectCosine(s, norms, local, base, {rows}, qOff);")
     a("    }")
     return "\n".join(out)
 

@@ -59,6 +59,13 @@ final class Candidates {
         }
     }
 
+    /** One key of query {@code q}, if it beats the threshold (the L2 gemm's exact rescoring). */
+    void offerKey(int q, float key, int row) {
+        if (!(key <= threshold[q])) {
+            offer(q, key, row);
+        }
+    }
+
     private void offer(int q, float key, int row) {
         if (q >= heaps.length) {
             return;  // a padding slot (only NaN keys get here)

@@ -31,9 +31,12 @@ import jdk.incubator.vector.VectorSpecies;
  * The group's queries are transposed ({@code qt[d * QP + j]}); each row value is broadcast and
  * multiplied into 4 query vectors, for a tile of 6 rows: 24 accumulators and no cross-lane
  * work at all. The tile's sums go through a small scratch array to a loop that does the selection,
- * which keeps the tile method small enough for both JIT compilers.
+ * which keeps the tile method small enough for both JIT compilers. L2 runs the same dot-product
+ * tile and rescores exactly only the rows whose bound from |q|^2 + |x|^2 - 2 q.x could enter the
+ * top-k: a tile of (q - x)^2 terms needs twice the vector operations, and its larger method
+ * sometimes lost the JIT's store intrinsic (a 2x slower compile, one run in three).
  * </ul>
- * Each row's score is computed by the same operations in the same order wherever the row falls
+ * Each row's exact score is computed by the same operations in the same order wherever the row falls
  * (tile or tail, any thread, interpreted or compiled: the Vector API's lanewise ops are exact IEEE
  * and Math.fma, and no reduceLanes is used), so identical rows get identical scores and ties go to
  * the lower row id.
@@ -109,16 +112,53 @@ final class CpuKernels {
         }
     }
 
-    private static void selectL2(Candidates s, MemorySegment norms, int local, int base, int rows, int qOff) {
+    /**
+     * Selection after an L2 gemm tile, whose sums are dot products q.x. The key -|q-x|^2 is first
+     * bounded from above by 2 q.x - |q|^2 - |x|^2 plus a rounding slack (relative to |q|^2 + |x|^2,
+     * which covers the float error of the dot product, the stored norm and this sum; the absolute
+     * term covers subnormals); a query only gets an exact key where that bound can reach its
+     * threshold, which after the first rows is rare. The group's squared query norms follow its
+     * transposed queries in {@code qt}.
+     */
+    private static void selectL2(Candidates s, MemorySegment v, MemorySegment norms, long o0, int local, int base,
+            int rows, int dim, float[] qt, int qOff) {
         float[] acc = s.scratch;
         float[] thr = s.threshold;
+        int qn = dim * QP;
+        float slack = (3 * dim + 16) * 0x1p-24f;
+        float tiny = 4 * dim * Float.MIN_NORMAL;
+        long rb = (long) dim * Float.BYTES;
         for (int r = 0; r < rows; r++) {
-            for (int v = 0; v < GEMM_VECTORS; v++) {
-                FloatVector k = FloatVector.fromArray(S, acc, (r * GEMM_VECTORS + v) * L).neg();
-                if (!k.compare(VectorOperators.LE, FloatVector.fromArray(S, thr, qOff + v * L)).allTrue()) {
-                    s.offerLanes(k.toArray(), qOff + v * L, base + local + r);
+            float n = norms.get(LE_FLOAT, (long) (local + r) * Float.BYTES);
+            float nx = n * n;
+            for (int g = 0; g < GEMM_VECTORS; g++) {
+                FloatVector sum = FloatVector.fromArray(S, qt, qn + g * L).add(nx);
+                FloatVector upper = FloatVector.fromArray(S, acc, (r * GEMM_VECTORS + g) * L).mul(2f).sub(sum)
+                        .add(sum.mul(slack).add(tiny));
+                if (!upper.compare(VectorOperators.LT, FloatVector.fromArray(S, thr, qOff + g * L)).allTrue()) {
+                    rescoreL2(s, upper.toArray(), v, o0 + r * rb, dim, qt, g * L, qOff + g * L, base + local + r);
                 }
             }
+        }
+    }
+
+    /**
+     * The exact key of each lane whose bound passed: the squared distance summed over d by one fma
+     * chain, as a dedicated L2 kernel would (so identical rows still get identical keys).
+     */
+    private static void rescoreL2(Candidates s, float[] upper, MemorySegment v, long o, int dim, float[] qt, int lane0,
+            int qOff, int row) {
+        float[] thr = s.threshold;
+        for (int i = 0; i < upper.length; i++) {
+            if (upper[i] < thr[qOff + i]) {
+                continue;
+            }
+            float a = 0f;
+            for (int d = 0; d < dim; d++) {
+                float e = qt[d * QP + lane0 + i] - v.get(LE_FLOAT, o + (long) d * Float.BYTES);
+                a = Math.fma(e, e, a);
+            }
+            s.offerKey(qOff + i, -a, row);
         }
     }
 
@@ -357,59 +397,35 @@ final class CpuKernels {
             FloatVector q3 = FloatVector.fromArray(S, qt, t + 3 * L);
             long od = (long) d * Float.BYTES;
             FloatVector x = FloatVector.broadcast(S, v.get(LE_FLOAT, o0 + od));
-            FloatVector e = q0.sub(x);
-            a00 = e.fma(e, a00);
-            e = q1.sub(x);
-            a01 = e.fma(e, a01);
-            e = q2.sub(x);
-            a02 = e.fma(e, a02);
-            e = q3.sub(x);
-            a03 = e.fma(e, a03);
+            a00 = q0.fma(x, a00);
+            a01 = q1.fma(x, a01);
+            a02 = q2.fma(x, a02);
+            a03 = q3.fma(x, a03);
             x = FloatVector.broadcast(S, v.get(LE_FLOAT, o1 + od));
-            e = q0.sub(x);
-            a10 = e.fma(e, a10);
-            e = q1.sub(x);
-            a11 = e.fma(e, a11);
-            e = q2.sub(x);
-            a12 = e.fma(e, a12);
-            e = q3.sub(x);
-            a13 = e.fma(e, a13);
+            a10 = q0.fma(x, a10);
+            a11 = q1.fma(x, a11);
+            a12 = q2.fma(x, a12);
+            a13 = q3.fma(x, a13);
             x = FloatVector.broadcast(S, v.get(LE_FLOAT, o2 + od));
-            e = q0.sub(x);
-            a20 = e.fma(e, a20);
-            e = q1.sub(x);
-            a21 = e.fma(e, a21);
-            e = q2.sub(x);
-            a22 = e.fma(e, a22);
-            e = q3.sub(x);
-            a23 = e.fma(e, a23);
+            a20 = q0.fma(x, a20);
+            a21 = q1.fma(x, a21);
+            a22 = q2.fma(x, a22);
+            a23 = q3.fma(x, a23);
             x = FloatVector.broadcast(S, v.get(LE_FLOAT, o3 + od));
-            e = q0.sub(x);
-            a30 = e.fma(e, a30);
-            e = q1.sub(x);
-            a31 = e.fma(e, a31);
-            e = q2.sub(x);
-            a32 = e.fma(e, a32);
-            e = q3.sub(x);
-            a33 = e.fma(e, a33);
+            a30 = q0.fma(x, a30);
+            a31 = q1.fma(x, a31);
+            a32 = q2.fma(x, a32);
+            a33 = q3.fma(x, a33);
             x = FloatVector.broadcast(S, v.get(LE_FLOAT, o4 + od));
-            e = q0.sub(x);
-            a40 = e.fma(e, a40);
-            e = q1.sub(x);
-            a41 = e.fma(e, a41);
-            e = q2.sub(x);
-            a42 = e.fma(e, a42);
-            e = q3.sub(x);
-            a43 = e.fma(e, a43);
+            a40 = q0.fma(x, a40);
+            a41 = q1.fma(x, a41);
+            a42 = q2.fma(x, a42);
+            a43 = q3.fma(x, a43);
             x = FloatVector.broadcast(S, v.get(LE_FLOAT, o5 + od));
-            e = q0.sub(x);
-            a50 = e.fma(e, a50);
-            e = q1.sub(x);
-            a51 = e.fma(e, a51);
-            e = q2.sub(x);
-            a52 = e.fma(e, a52);
-            e = q3.sub(x);
-            a53 = e.fma(e, a53);
+            a50 = q0.fma(x, a50);
+            a51 = q1.fma(x, a51);
+            a52 = q2.fma(x, a52);
+            a53 = q3.fma(x, a53);
         }
         float[] acc = s.scratch;
         a00.intoArray(acc, 0 * L);
@@ -436,7 +452,7 @@ final class CpuKernels {
         a51.intoArray(acc, 21 * L);
         a52.intoArray(acc, 22 * L);
         a53.intoArray(acc, 23 * L);
-        selectL2(s, norms, local, base, 6, qOff);
+        selectL2(s, v, norms, o0, local, base, 6, dim, qt, qOff);
     }
 
     private static void gemmL21(Candidates s, MemorySegment v, MemorySegment norms, long o0, int local, int base,
@@ -451,21 +467,17 @@ final class CpuKernels {
             FloatVector q3 = FloatVector.fromArray(S, qt, t + 3 * L);
             long od = (long) d * Float.BYTES;
             FloatVector x = FloatVector.broadcast(S, v.get(LE_FLOAT, o0 + od));
-            FloatVector e = q0.sub(x);
-            a00 = e.fma(e, a00);
-            e = q1.sub(x);
-            a01 = e.fma(e, a01);
-            e = q2.sub(x);
-            a02 = e.fma(e, a02);
-            e = q3.sub(x);
-            a03 = e.fma(e, a03);
+            a00 = q0.fma(x, a00);
+            a01 = q1.fma(x, a01);
+            a02 = q2.fma(x, a02);
+            a03 = q3.fma(x, a03);
         }
         float[] acc = s.scratch;
         a00.intoArray(acc, 0 * L);
         a01.intoArray(acc, 1 * L);
         a02.intoArray(acc, 2 * L);
         a03.intoArray(acc, 3 * L);
-        selectL2(s, norms, local, base, 1, qOff);
+        selectL2(s, v, norms, o0, local, base, 1, dim, qt, qOff);
     }
 
     private static void rowDot1Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,

@@ -95,7 +95,7 @@ public final class CpuSearchBackend implements SearchBackend {
         boolean shareable = true;
         for (int i = 0; i < shards.size(); i++) {
             VectorShard s = shards.get(i);
-            if (metric == Metric.COSINE) {
+            if (metric == Metric.COSINE || gemm) {  // the L2 gemm bounds distances with the row norms
                 norms[i] = normsOf(s, dim);
             }
             shareable &= Parallel.shareable(s.vectors()) && Parallel.shareable(norms[i]);
@@ -243,15 +243,22 @@ public final class CpuSearchBackend implements SearchBackend {
     }
 
     /** GEMM groups: QP queries transposed to {@code [dim][QP]}, zero in unused slots. */
+    /**
+     * Gemm groups of {@code QP} queries, transposed ({@code t[d * QP + j]}), followed by each query's
+     * squared norm ({@code t[dim * QP + j]}, summed in double) for the L2 selection's bound.
+     */
     private static float[][] transposedGroups(float[][] queries, int dim) {
         int qp = CpuKernels.QP;
-        float[][] groups = new float[(queries.length + qp - 1) / qp][dim * qp];
+        float[][] groups = new float[(queries.length + qp - 1) / qp][dim * qp + qp];
         for (int q = 0; q < queries.length; q++) {
             float[] t = groups[q / qp];
             int j = q % qp;
+            double ss = 0;
             for (int d = 0; d < dim; d++) {
                 t[d * qp + j] = queries[q][d];
+                ss += (double) queries[q][d] * queries[q][d];
             }
+            t[dim * qp + j] = (float) ss;
         }
         return groups;
     }

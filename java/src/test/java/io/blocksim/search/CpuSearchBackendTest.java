@@ -53,6 +53,37 @@ class CpuSearchBackendTest {
         }
     }
 
+    /**
+     * The L2 gemm path bounds distances from |q|^2 + |x|^2 - 2 q.x before rescoring exactly: on data
+     * far from the origin (distances a millionth of the norms) the bound must let every true neighbor
+     * through, and on tiny values (products near the subnormal range) too.
+     */
+    @ParameterizedTest(name = "offset={0} scale={1}")
+    @MethodSource("awkwardScales")
+    void l2GemmBoundHoldsFarFromTheOriginAndOnTinyValues(float offset, float scale) {
+        int dim = 64;
+        float[][] data = TestVectors.gaussian(331, dim, 5);
+        float[][] queries = TestVectors.queries(data, 20, 6);
+        for (float[][] m : new float[][][] {data, queries}) {
+            for (float[] row : m) {
+                for (int d = 0; d < dim; d++) {
+                    row[d] = offset + scale * row[d];
+                }
+            }
+        }
+        try (Arena arena = Arena.ofShared()) {
+            VectorSet set = TestVectors.shards(arena, data, new int[] {200, 131}, true);
+            for (int k : new int[] {1, 10, data.length}) {
+                Reference ref = Reference.search(data, queries, Math.min(k + 1, data.length), Metric.L2);
+                ref.assertMatches(backend.search(set, queries, k, Metric.L2), k, Metric.L2, "k=" + k);
+            }
+        }
+    }
+
+    static Stream<Arguments> awkwardScales() {
+        return Stream.of(Arguments.of(1000f, 1f), Arguments.of(0f, 1e-19f), Arguments.of(-3e4f, 0.5f));
+    }
+
     /** k = rows: the whole ordering, on dims with a partial last vector (and below one vector). */
     @ParameterizedTest(name = "dim={0}")
     @MethodSource("dims")
