@@ -15,21 +15,28 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure search or extraction speed (medians over repeats, next to a baseline in the same run).",
         subcommands = {BenchCommand.Search.class, BenchCommand.Extract.class})
 final class BenchCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
     @Override
     public void run() {
-        new picocli.CommandLine(this).usage(System.out);
+        spec.commandLine().usage(System.out);
     }
 
     @Command(name = "search", mixinStandardHelpOptions = true,
-            description = {"Time top-k search per query count and metric against the memory floor (one parallel pass",
-                "reading every byte of the same data). Default data: synthetic 858,923 x 384 float32, one site of the",
-                "real store. --peers also runs torch and faiss (Debian's python3-torch, python3-faiss) on the same shape."})
+            description = {"Time top-k search per query count and metric against the memory floor (one parallel pass"
+                + " reading every byte of the same data). Default data: synthetic 858,923 x 384 float32, one site of the"
+                + " real store. --peers also runs torch and faiss (Debian's python3-torch, python3-faiss) on the same shape.",
+                "",
+                "Example: blocksim bench search --queries 1,8,64 --metric cosine --peers --json search.json"})
     static final class Search implements Callable<Integer> {
         @Option(names = "--store", paramLabel = "STORE", description = "Benchmark a stored site instead of synthetic data.")
         Path store;
@@ -112,11 +119,11 @@ final class BenchCommand implements Runnable {
     }
 
     @Command(name = "extract", mixinStandardHelpOptions = true,
-            description = {"Time extraction with the demo's sites on the corpus's first strings: the step engine (each",
-                "distinct prefix once, key/value cache) and ONNX Runtime's full model over whole strings, medians over",
-                "repeats; --peers adds PyTorch eager on the same strings (Debian's python3-torch; with random weights when",
-                "the training checkpoint is absent, which takes the same time). Reports strings/s, tokens/s (positions",
-                "computed) and effective GFLOP/s (about 21.2 MFLOP per token).",
+            description = {"Time extraction with the demo's sites on the corpus's first strings: the step engine (each"
+                + " distinct prefix once, key/value cache) and ONNX Runtime's full model over whole strings, medians over"
+                + " repeats; --peers adds PyTorch eager on the same strings (Debian's python3-torch; with random weights when"
+                + " the training checkpoint is absent, which takes the same time). Reports strings/s, tokens/s (positions"
+                + " computed) and effective GFLOP/s (about 21.2 MFLOP per token).",
                 "",
                 "Example: blocksim bench extract --strings 50000 --full-strings 10000 --peers --json extract.json"})
     static final class Extract implements Callable<Integer> {

@@ -5,7 +5,9 @@ import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
 
 /** The {@code blocksim} command line: one class per subcommand, all logic in the library packages. */
 @Command(name = "blocksim", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -30,9 +32,12 @@ public final class Main implements Runnable {
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces for errors.")
     boolean verbose;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public void run() {
-        new CommandLine(this).usage(System.out);
+        spec.commandLine().usage(System.out);
     }
 
     public static void main(String[] args) {
@@ -48,6 +53,7 @@ public final class Main implements Runnable {
     static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
         cli.setCaseInsensitiveEnumValuesAllowed(true);
+        cli.setUsageHelpWidth(100); // the examples and option texts are written for 100 columns
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             boolean verbose = parsed.matchedOptionValue("--verbose", false)
                     || java.util.Arrays.asList(parsed.originalArgs().toArray()).contains("--verbose");

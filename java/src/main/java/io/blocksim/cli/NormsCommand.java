@@ -13,8 +13,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "norms", mixinStandardHelpOptions = true,
         description = {"The notebook's norm table: per block, mean and std of a site's last-position norms.",
-            "", "For each block, the mean and sample standard deviation of the L2 norms of the site's",
-            "last-position vectors over the first --rows strings (the seed's batch 0)."})
+            "", "For each block, the mean and sample standard deviation of the L2 norms of the site's"
+                + " last-position vectors over the first --rows strings (the seed's batch 0)."})
 final class NormsCommand implements Callable<Integer> {
     @Option(names = "--store", required = true, paramLabel = "STORE", description = "The store folder.")
     Path store;

@@ -25,10 +25,10 @@ import picocli.CommandLine.Option;
 @Command(name = "search", mixinStandardHelpOptions = true,
         description = {"Find the k stored strings whose intermediate is closest to each query.",
             "",
-            "Candidates are one stored (site, block, position). At the last position they are all strings; at an",
-            "earlier position t they are the unique prefixes of length t+1 (the model is causal), and the results",
-            "are those prefixes. Queries are prompts run through the model (their vector at the prompt's last",
-            "position, from --query-site/--query-block) or rows of a float32 .npy file.",
+            "Candidates are one stored (site, block, position). At the last position they are all strings; at an"
+                + " earlier position t they are the unique prefixes of length t+1 (the model is causal), and the results"
+                + " are those prefixes. Queries are prompts run through the model (their vector at the prompt's last"
+                + " position, from --query-site/--query-block) or rows of a float32 .npy file.",
             "",
             "Example: blocksim search --store S --site ffwd_output --block 5 --query-site proj_output \\",
             "           --prompt 'my most gr' --prompt 'is dreams,'",
@@ -45,9 +45,9 @@ final class SearchCommand implements Callable<Integer> {
     int block;
 
     @Option(names = "--position", defaultValue = "-1", paramLabel = "T|all",
-            description = {"Candidate position 0..L-1, negative counts from the end (default: ${DEFAULT-VALUE}, the last).",
-                "'all' with --site embedding: the seed's concatenated embedding of all L positions, computed exactly",
-                "from the model's embedding table for every stored string (nothing needs to be extracted)."})
+            description = {"Candidate position 0..L-1, negative counts from the end (default: ${DEFAULT-VALUE}, the last)."
+                + " 'all' with --site embedding: the seed's concatenated embedding of all L positions, computed exactly"
+                + " from the model's embedding table for every stored string (nothing needs to be extracted)."})
     String position;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
