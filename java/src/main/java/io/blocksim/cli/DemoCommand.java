@@ -25,8 +25,8 @@ import picocli.CommandLine.Option;
         description = {"Reproduce the research notebook on the shipped model (the main job).", "",
             "Prints the norm tables, then the cosine searches for 'my most gr' and 'is dreams,' (proj_output"
             + " and ffwd_output, blocks 0 and 5, position 8, embeddings) and the L2 comparison. Builds the store"
-            + " it needs on first run (about 5 minutes on 2 cores) and reuses it after. Then writes a report folder: report.md (the tables), norms.png (the norm chart)"
-            + " and results.json (every table's data)."})
+            + " it needs on first run (about 5 minutes on 2 cores) and reuses it after. Then writes a report"
+            + " folder: report.md (the tables), norms.png (the norm chart) and results.json (every table's data)."})
 final class DemoCommand implements Callable<Integer> {
     static final int QUICK_STRINGS = 100_000;
     /** The report's folder inside the store folder unless --report says otherwise. */
