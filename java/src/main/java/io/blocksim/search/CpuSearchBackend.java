@@ -28,8 +28,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * group while it is still in the core's L2 cache.
  *
  * <p>Cosine uses the shard's norms, or norms this backend computes once per shard and keeps while
- * the shard is in use; queries are normalized once, in double. L2 scores are computed from the
- * differences (no expansion, so no cancellation) and reported as {@code sqrt} of the float sum.
+ * the shard is in use; queries are normalized once, in double. Every reported L2 score is computed
+ * from the differences (no expansion, so no cancellation) and reported as {@code sqrt} of the float
+ * sum; with many queries the expansion |q|^2 + |x|^2 - 2 q.x (from the same norms) only decides,
+ * with a rounding slack, which rows need that exact sum.
  */
 public final class CpuSearchBackend implements SearchBackend {
     /** Up to this many queries the narrow kernel is used; above, the GEMM-shaped one. */
