@@ -17,6 +17,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -59,6 +60,8 @@ final class CpuKernels {
     /** The widest float species up to 512 bits, at least 256 (the fold needs 8 lanes). */
     static final VectorSpecies<Float> S = pickSpecies();
     static final int L = S.length();
+    /** The int species of the same shape: the fold moves float bits with int index vectors. */
+    private static final VectorSpecies<Integer> I = S.withLanes(int.class);
     /** Rows per gemm tile and query vectors per gemm tile. */
     static final int GEMM_ROWS = @RT@;
     static final int GEMM_VECTORS = @QV@;
@@ -68,13 +71,15 @@ final class CpuKernels {
     private static final ValueLayout.OfFloat LE_FLOAT = Norms.LE_FLOAT;
 
     // The narrow kernels' fold: level n pairs vectors that each hold 2^(n-1) parts and yields
-    // vectors of 2^n parts (L / 2^n lanes each), adding the two halves of every input part.
-    private static final FloatVector FOLD1_LO = foldIndexes(1, false);
-    private static final FloatVector FOLD1_HI = foldIndexes(1, true);
-    private static final FloatVector FOLD2_LO = foldIndexes(2, false);
-    private static final FloatVector FOLD2_HI = foldIndexes(2, true);
-    private static final FloatVector FOLD3_LO = foldIndexes(3, false);
-    private static final FloatVector FOLD3_HI = foldIndexes(3, true);
+    // vectors of 2^n parts (L / 2^n lanes each), adding the two halves of every input part. The
+    // indexes are ints applied to the floats' bits: a float index vector is converted and
+    // range-checked on every use, which made the fold cost as much as the row's FMAs.
+    private static final IntVector FOLD1_LO = foldIndexes(1, false);
+    private static final IntVector FOLD1_HI = foldIndexes(1, true);
+    private static final IntVector FOLD2_LO = foldIndexes(2, false);
+    private static final IntVector FOLD2_HI = foldIndexes(2, true);
+    private static final IntVector FOLD3_LO = foldIndexes(3, false);
+    private static final IntVector FOLD3_HI = foldIndexes(3, true);
     private static final VectorShuffle<Float> SWAP1 = swap(1);
     private static final VectorShuffle<Float> SWAP2 = swap(2);
     private static final VectorShuffle<Float> SWAP4 = swap(4);
@@ -96,8 +101,8 @@ final class CpuKernels {
     }
 
     /** Index vectors for {@code selectFrom(u, w)}: lanes of u are 0..L-1, lanes of w are L..2L-1. */
-    private static FloatVector foldIndexes(int level, boolean high) {
-        float[] idx = new float[L];
+    private static IntVector foldIndexes(int level, boolean high) {
+        int[] idx = new int[L];
         int inParts = 1 << (level - 1);
         int part = L >> level;  // output part size
         for (int i = 0; i < L; i++) {
@@ -106,7 +111,7 @@ final class CpuKernels {
             int src = (p / inParts) * L + (p % inParts) * 2 * part;
             idx[i] = Math.min(2 * L - 1, src + (high ? part : 0) + o);
         }
-        return FloatVector.fromArray(S, idx, 0);
+        return IntVector.fromArray(I, idx, 0);
     }
 
     /** Selection after a gemm tile: {@code s.scratch} holds {@code rows x GEMM_VECTORS} vectors of sums. */
@@ -117,7 +122,7 @@ final class CpuKernels {
             float n = Math.max(norms.get(LE_FLOAT, (long) (local + r) * Float.BYTES), EPS);
             for (int v = 0; v < GEMM_VECTORS; v++) {
                 FloatVector k = FloatVector.fromArray(S, acc, (r * GEMM_VECTORS + v) * L).div(n);
-                if (!k.compare(VectorOperators.LE, FloatVector.fromArray(S, thr, qOff + v * L)).allTrue()) {
+                if (!k.compare(VectorOperators.LT, FloatVector.fromArray(S, thr, qOff + v * L)).allTrue()) {
                     s.offerLanes(k.toArray(), qOff + v * L, base + local + r);
                 }
             }
@@ -211,66 +216,30 @@ def gemm(name, l2, rows):
     a("    }")
     return "\n".join(out)
 
-def qload(seg, qo):
-    """A query vector load: from the native group segment (seg) or the heap array."""
+def qload(seg, off, nq, j):
+    """Query j's vector for the chunk at float offset off: from the native group segment (seg) or
+    the heap array. The segment offset is a long from the start (a product in int, widened after,
+    keeps a bounds check on every load)."""
     if seg:
-        return f"FloatVector.fromMemorySegment(S, qd, (long) ({qo}) * Float.BYTES, ByteOrder.LITTLE_ENDIAN)"
-    return f"FloatVector.fromArray(S, qd, {qo})"
+        extra = f" + {j} * L * Float.BYTES" if j else ""
+        return f"FloatVector.fromMemorySegment(S, qd, (long) ({off}) * {nq * 4}{extra}, ByteOrder.LITTLE_ENDIAN)"
+    return f"FloatVector.fromArray(S, qd, ({off}) * {nq}{' + ' + str(j) + ' * L' if j else ''})"
 
-def narrow(name, l2, nq, u, exact, seg):
-    """One row against nq queries, u accumulators per query (split by chunk) so the FMA chains hide
-    latency. exact: dim is a multiple of u*L (no leftover or partial chunks)."""
-    out = []
-    a = out.append
-    a(f"    private static void {name}(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,")
-    a(f"            int dim, {'MemorySegment' if seg else 'float[]'} qd, int qOff) {{")
-    for j in range(nq):
-        a("        " + " ".join(f"FloatVector a{j}{k} = FloatVector.zero(S);" for k in range(u)))
-    def step(ind, k, masked, first, acc, addr, qoff):
-        m = ", tail" if masked else ""
-        a(f"{ind}{'FloatVector ' if first else ''}x = FloatVector.fromMemorySegment(S, v, {addr}, ByteOrder.LITTLE_ENDIAN{m});")
-        for j in range(nq):
-            qo = f"{qoff} + {j} * L" if j else qoff
-            if l2:
-                a(f"{ind}{'FloatVector ' if (first and j == 0) else ''}e = x.sub({qload(seg, qo)});")
-                a(f"{ind}a{j}{acc} = e.fma(e, a{j}{acc});")
-            else:
-                a(f"{ind}a{j}{acc} = x.fma({qload(seg, qo)}, a{j}{acc});")
-    if exact:
-        a(f"        for (int c = 0; c < dim; c += {u} * L) {{")
-    else:
-        a("        int full = S.loopBound(dim);")
-        a(f"        int upper = full - full % ({u} * L);")
-        a("        int c = 0;")
-        a(f"        for (; c < upper; c += {u} * L) {{")
-    for k in range(u):
-        off = f"c + {k} * L" if k else "c"
-        step("            ", k, False, k == 0, k, f"o + (long) ({off}) * Float.BYTES", f"({off}) * {nq}")
-    a("        }")
-    if not exact:
-        a("        // leftover whole chunks, then the partial one, all into the first accumulators")
-        a("        for (; c < full; c += L) {")
-        step("            ", 0, False, True, 0, "o + (long) c * Float.BYTES", f"c * {nq}")
-        a("        }")
-        a("        if (c < dim) {")
-        a("            VectorMask<Float> tail = S.indexInRange(c, dim);")
-        step("            ", 0, True, True, 0, "o + (long) c * Float.BYTES", f"c * {nq}")
-        a("        }")
-    names = [f"a{j}0" for j in range(nq)]
-    for j in range(nq):
-        accs = [f"a{j}{k}" for k in range(u)]
-        while len(accs) > 1:
-            nxt = []
-            for i in range(0, len(accs), 2):
-                a(f"        {accs[i]} = {accs[i]}.add({accs[i+1]});")
-                nxt.append(accs[i])
-            accs = nxt
+def fold_select(a, nq, l2, names, local, row):
+    """Folds one row's nq accumulators (names) into one vector, then hands the keys that could
+    enter a query's top-k to the heap. Lines go through a; xi/yi are IntVector temporaries."""
     level = 1
+    first = True
     while len(names) > 1:
         nxt = []
         for i in range(0, len(names), 2):
             x, y = names[i], names[i + 1]
-            a(f"        {x} = FOLD{level}_LO.selectFrom({x}, {y}).add(FOLD{level}_HI.selectFrom({x}, {y}));")
+            t = "IntVector " if first else ""
+            first = False
+            a(f"        {t}xi = {x}.reinterpretAsInts();")
+            a(f"        {t.replace('xi', 'yi')}yi = {y}.reinterpretAsInts();")
+            a(f"        {x} = FOLD{level}_LO.selectFrom(xi, yi).reinterpretAsFloats()")
+            a(f"                .add(FOLD{level}_HI.selectFrom(xi, yi).reinterpretAsFloats());")
             nxt.append(x)
         names = nxt
         level += 1
@@ -283,10 +252,101 @@ def narrow(name, l2, nq, u, exact, seg):
     if l2:
         a(f"        {k} = {k}.neg();")
     else:
-        a(f"        {k} = {k}.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));")
-    a(f"        if (!{k}.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / {nq} * L)).allTrue()) {{")
-    a(f"            s.offerGroups({k}.toArray(), qOff, {nq}, row);")
+        a(f"        {k} = {k}.div(Math.max(norms.get(LE_FLOAT, (long) {local} * Float.BYTES), EPS));")
+    a(f"        if (!{k}.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / {nq} * L)).allTrue()) {{")
+    a(f"            s.offerGroups({k}.toArray(), qOff, {nq}, {row});")
     a("        }")
+
+
+def fold_method(l2, nq):
+    """The fold and selection of the two-row kernels, reading one row's accumulators from the scratch
+    array (two rows' folds inline would make the kernel too large for C1)."""
+    out = []
+    a = out.append
+    a(f"    private static void fold{'L2' if l2 else 'Dot'}{nq}(Candidates s, MemorySegment norms, int at, int local, int row, int qOff) {{")
+    a("        float[] acc = s.scratch;")
+    for j in range(nq):
+        a(f"        FloatVector a{j} = FloatVector.fromArray(S, acc, at + {j} * L);")
+    fold_select(a, nq, l2, [f"a{j}" for j in range(nq)], "local", "row")
+    a("    }")
+    return "\n".join(out)
+
+
+def narrow(name, l2, nq, u, exact, seg, rows=1):
+    """rows rows (1, or 2 that lie far apart) against nq queries, u accumulators per query and row
+    (split by chunk) so the FMA chains hide latency; each query vector loaded serves both rows.
+    exact: dim is a multiple of u*L (no leftover or partial chunks). A row's score gets the same
+    operations in the same order whichever kernel scores it."""
+    out = []
+    a = out.append
+    far = ", long far, int farRows" if rows > 1 else ""
+    a(f"    private static void {name}(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row{far},")
+    a(f"            int dim, {'MemorySegment' if seg else 'float[]'} qd, int qOff) {{")
+    for r in range(rows):
+        for j in range(nq):
+            a("        " + " ".join(f"FloatVector a{r}{j}{k} = FloatVector.zero(S);" for k in range(u)))
+    declared = set()
+    def decl(n):
+        if n in declared:
+            return n
+        declared.add(n)
+        return "FloatVector " + n
+    def step(ind, masked, acc, off):
+        m = ", tail" if masked else ""
+        for r in range(rows):
+            base = "o" if r == 0 else "o + far"
+            a(f"{ind}{decl('x' + str(r))} = FloatVector.fromMemorySegment(S, v, {base} + (long) ({off}) * Float.BYTES, ByteOrder.LITTLE_ENDIAN{m});")
+        for j in range(nq):
+            if rows == 1 and not l2:
+                a(f"{ind}a0{j}{acc} = x0.fma({qload(seg, off, nq, j)}, a0{j}{acc});")
+                continue
+            a(f"{ind}{decl('q')} = {qload(seg, off, nq, j)};")
+            for r in range(rows):
+                if l2:
+                    a(f"{ind}{decl('e' + str(r))} = x{r}.sub(q);")
+                    a(f"{ind}a{r}{j}{acc} = e{r}.fma(e{r}, a{r}{j}{acc});")
+                else:
+                    a(f"{ind}a{r}{j}{acc} = x{r}.fma(q, a{r}{j}{acc});")
+    if exact:
+        a(f"        for (int c = 0; c < dim; c += {u} * L) {{")
+    else:
+        a("        int full = S.loopBound(dim);")
+        a(f"        int upper = full - full % ({u} * L);")
+        a("        int c = 0;")
+        a(f"        for (; c < upper; c += {u} * L) {{")
+    for k in range(u):
+        step("            ", False, k, f"c + {k} * L" if k else "c")
+    a("        }")
+    if not exact:
+        a("        // leftover whole chunks, then the partial one, all into the first accumulators")
+        a("        for (; c < full; c += L) {")
+        declared.clear()
+        step("            ", False, 0, "c")
+        a("        }")
+        a("        if (c < dim) {")
+        a("            VectorMask<Float> tail = S.indexInRange(c, dim);")
+        declared.clear()
+        step("            ", True, 0, "c")
+        a("        }")
+    for r in range(rows):
+        for j in range(nq):
+            accs = [f"a{r}{j}{k}" for k in range(u)]
+            while len(accs) > 1:
+                nxt = []
+                for i in range(0, len(accs), 2):
+                    a(f"        {accs[i]} = {accs[i]}.add({accs[i+1]});")
+                    nxt.append(accs[i])
+                accs = nxt
+    if rows == 1:
+        fold_select(a, nq, l2, [f"a0{j}0" for j in range(nq)], "local", "row")
+    else:
+        a("        float[] acc = s.scratch;")
+        for r in range(rows):
+            for j in range(nq):
+                a(f"        a{r}{j}0.intoArray(acc, {r * nq + j} * L);")
+        fn = f"fold{'L2' if l2 else 'Dot'}{nq}"
+        a(f"        {fn}(s, norms, 0, local, row, qOff);")
+        a(f"        {fn}(s, norms, {nq} * L, local + farRows, row + farRows, qOff);")
     a("    }")
     return "\n".join(out)
 
@@ -304,41 +364,61 @@ def gemm_driver(name, tile, tail, rows):
         }}
     }}"""
 
-def narrow_driver(name, kern, u, seg):
+def narrow_driver(name, kern, u, seg, rows):
+    """Pairs of rows half a range apart (two sequential streams), then the odd row left over; the
+    exact kernels when dim is a multiple of u*L."""
+    qt = 'MemorySegment' if seg else 'float[]'
+    def loops(suffix):
+        if rows == 1:
+            return f"""            for (int r = r0; r < r1; r++) {{
+                {kern}{suffix}(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            }}"""
+        return f"""            for (int r = r0; r < r0 + half; r++) {{
+                {kern}x2{suffix}(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
+            }}
+            if (odd) {{
+                {kern}{suffix}(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
+            }}"""
+    pair = ""
+    if rows > 1:
+        pair = """        int half = (r1 - r0) / 2;
+        long far = half * rb;
+        boolean odd = ((r1 - r0) & 1) != 0;
+"""
     return f"""    static void {name}(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
-            {'MemorySegment' if seg else 'float[]'} q, int qOff) {{
+            {qt} q, int qOff) {{
         long rb = (long) dim * Float.BYTES;
-        if (dim % ({u} * L) == 0) {{
-            for (int r = r0; r < r1; r++) {{
-                {kern}Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
-            }}
+{pair}        if (dim % ({u} * L) == 0) {{
+{loops("Exact")}
         }} else {{
-            for (int r = r0; r < r1; r++) {{
-                {kern}(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
-            }}
+{loops("")}
         }}
     }}"""
 
 parts = []
 parts.append(gemm_driver("gemmDot", "gemmDot" + str(RT), "gemmDot1", RT))
 parts.append(gemm_driver("gemmL2", "gemmL2" + str(RT), "gemmL21", RT))
-# (queries per group, accumulators per query, queries in a native segment rather than an array):
-# measured on Zen 5 with the JDK 25 JIT, the 8-query kernel runs 1.4x faster from a segment and the
-# 1-query kernel 1.8x slower, so each takes the form that measured best. Two queries run as a
-# padded group of 4 (faster than a 2-query kernel), 5 to 16 as groups of 8.
-NARROW = [(1, 4, False), (4, 2, False), (8, 1, True)]
-for nq, u, seg in NARROW:
-    parts.append(narrow_driver(f"narrowDot{nq}", f"rowDot{nq}", u, seg))
-    parts.append(narrow_driver(f"narrowL2{nq}", f"rowL2{nq}", u, seg))
+# (queries per group, accumulators per query, queries in a native segment rather than an array,
+# rows per kernel call): measured on Zen 5 with the JDK 25 JIT, see the class comment.
+E = os.environ.get
+NARROW = [(4, int(E("U4", "2")), False, int(E("R4", "2"))), (8, int(E("U8", "1")), E("SEG8", "1") == "1", int(E("R8", "2")))]
+for nq, u, seg, rows in NARROW:
+    parts.append(narrow_driver(f"narrowDot{nq}", f"rowDot{nq}", u, seg, rows))
+    parts.append(narrow_driver(f"narrowL2{nq}", f"rowL2{nq}", u, seg, rows))
 parts.append(gemm("gemmDot" + str(RT), False, RT))
 parts.append(gemm("gemmDot1", False, 1))
 parts.append(gemm("gemmL2" + str(RT), True, RT))
 parts.append(gemm("gemmL21", True, 1))
-for nq, u, seg in NARROW:
-    parts.append(narrow(f"rowDot{nq}Exact", False, nq, u, True, seg))
-    parts.append(narrow(f"rowDot{nq}", False, nq, u, False, seg))
-    parts.append(narrow(f"rowL2{nq}Exact", True, nq, u, True, seg))
-    parts.append(narrow(f"rowL2{nq}", True, nq, u, False, seg))
+for nq, u, seg, rows in NARROW:
+    for l2 in (False, True):
+        kern = f"row{'L2' if l2 else 'Dot'}{nq}"
+        for exact in (True, False):
+            suffix = "Exact" if exact else ""
+            parts.append(narrow(kern + suffix, l2, nq, u, exact, seg))
+            if rows > 1:
+                parts.append(narrow(f"{kern}x2{suffix}", l2, nq, u, exact, seg, rows))
+        if rows > 1:
+            parts.append(fold_method(l2, nq))
 
 header = HEADER.replace('@RT@', str(RT)).replace('@QV@', str(QV)).replace('@RTQV@', str(RT*QV))
 src = header + "\n\n".join(parts) + "\n}\n"

@@ -4,9 +4,9 @@ import java.util.Arrays;
 
 /**
  * One worker's per-query top-k, fed by the kernels. {@link #threshold} mirrors each heap's worst key
- * so the kernels can reject a score with one compare; only scores that pass reach the heap. A
- * worker sees its rows in increasing order, so a score equal to the threshold is rejected (the held
- * row is lower and wins the tie).
+ * so the kernels can reject a score with one compare; only scores that pass reach the heap. A score
+ * equal to the threshold passes and the heap settles the tie by row (lower wins): the narrow kernels
+ * visit a range's rows in two interleaved halves, so rows do not arrive in increasing order.
  */
 final class Candidates {
     private final TopK[] heaps;
@@ -42,7 +42,7 @@ final class Candidates {
     /** Lane i of {@code keys} is query {@code qOff + i} (the gemm kernels' layout). */
     void offerLanes(float[] keys, int qOff, int row) {
         for (int i = 0; i < keys.length; i++) {
-            if (!(keys[i] <= threshold[qOff + i])) {
+            if (!(keys[i] < threshold[qOff + i])) {
                 offer(qOff + i, keys[i], row);
             }
         }
@@ -53,7 +53,7 @@ final class Candidates {
         int per = keys.length / nq;
         for (int j = 0; j < nq; j++) {
             float key = keys[j * per];
-            if (!(key <= threshold[qOff + j])) {
+            if (!(key < threshold[qOff + j])) {
                 offer(qOff + j, key, row);
             }
         }
@@ -61,7 +61,7 @@ final class Candidates {
 
     /** One key of query {@code q}, if it beats the threshold (the L2 gemm's exact rescoring). */
     void offerKey(int q, float key, int row) {
-        if (!(key <= threshold[q])) {
+        if (!(key < threshold[q])) {
             offer(q, key, row);
         }
     }

@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -47,6 +48,8 @@ final class CpuKernels {
     /** The widest float species up to 512 bits, at least 256 (the fold needs 8 lanes). */
     static final VectorSpecies<Float> S = pickSpecies();
     static final int L = S.length();
+    /** The int species of the same shape: the fold moves float bits with int index vectors. */
+    private static final VectorSpecies<Integer> I = S.withLanes(int.class);
     /** Rows per gemm tile and query vectors per gemm tile. */
     static final int GEMM_ROWS = 6;
     static final int GEMM_VECTORS = 4;
@@ -56,13 +59,15 @@ final class CpuKernels {
     private static final ValueLayout.OfFloat LE_FLOAT = Norms.LE_FLOAT;
 
     // The narrow kernels' fold: level n pairs vectors that each hold 2^(n-1) parts and yields
-    // vectors of 2^n parts (L / 2^n lanes each), adding the two halves of every input part.
-    private static final FloatVector FOLD1_LO = foldIndexes(1, false);
-    private static final FloatVector FOLD1_HI = foldIndexes(1, true);
-    private static final FloatVector FOLD2_LO = foldIndexes(2, false);
-    private static final FloatVector FOLD2_HI = foldIndexes(2, true);
-    private static final FloatVector FOLD3_LO = foldIndexes(3, false);
-    private static final FloatVector FOLD3_HI = foldIndexes(3, true);
+    // vectors of 2^n parts (L / 2^n lanes each), adding the two halves of every input part. The
+    // indexes are ints applied to the floats' bits: a float index vector is converted and
+    // range-checked on every use, which made the fold cost as much as the row's FMAs.
+    private static final IntVector FOLD1_LO = foldIndexes(1, false);
+    private static final IntVector FOLD1_HI = foldIndexes(1, true);
+    private static final IntVector FOLD2_LO = foldIndexes(2, false);
+    private static final IntVector FOLD2_HI = foldIndexes(2, true);
+    private static final IntVector FOLD3_LO = foldIndexes(3, false);
+    private static final IntVector FOLD3_HI = foldIndexes(3, true);
     private static final VectorShuffle<Float> SWAP1 = swap(1);
     private static final VectorShuffle<Float> SWAP2 = swap(2);
     private static final VectorShuffle<Float> SWAP4 = swap(4);
@@ -84,8 +89,8 @@ final class CpuKernels {
     }
 
     /** Index vectors for {@code selectFrom(u, w)}: lanes of u are 0..L-1, lanes of w are L..2L-1. */
-    private static FloatVector foldIndexes(int level, boolean high) {
-        float[] idx = new float[L];
+    private static IntVector foldIndexes(int level, boolean high) {
+        int[] idx = new int[L];
         int inParts = 1 << (level - 1);
         int part = L >> level;  // output part size
         for (int i = 0; i < L; i++) {
@@ -94,7 +99,7 @@ final class CpuKernels {
             int src = (p / inParts) * L + (p % inParts) * 2 * part;
             idx[i] = Math.min(2 * L - 1, src + (high ? part : 0) + o);
         }
-        return FloatVector.fromArray(S, idx, 0);
+        return IntVector.fromArray(I, idx, 0);
     }
 
     /** Selection after a gemm tile: {@code s.scratch} holds {@code rows x GEMM_VECTORS} vectors of sums. */
@@ -105,7 +110,7 @@ final class CpuKernels {
             float n = Math.max(norms.get(LE_FLOAT, (long) (local + r) * Float.BYTES), EPS);
             for (int v = 0; v < GEMM_VECTORS; v++) {
                 FloatVector k = FloatVector.fromArray(S, acc, (r * GEMM_VECTORS + v) * L).div(n);
-                if (!k.compare(VectorOperators.LE, FloatVector.fromArray(S, thr, qOff + v * L)).allTrue()) {
+                if (!k.compare(VectorOperators.LT, FloatVector.fromArray(S, thr, qOff + v * L)).allTrue()) {
                     s.offerLanes(k.toArray(), qOff + v * L, base + local + r);
                 }
             }
@@ -186,44 +191,25 @@ final class CpuKernels {
         }
     }
 
-    static void narrowDot1(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
-            float[] q, int qOff) {
-        long rb = (long) dim * Float.BYTES;
-        if (dim % (4 * L) == 0) {
-            for (int r = r0; r < r1; r++) {
-                rowDot1Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
-            }
-        } else {
-            for (int r = r0; r < r1; r++) {
-                rowDot1(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
-            }
-        }
-    }
-
-    static void narrowL21(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
-            float[] q, int qOff) {
-        long rb = (long) dim * Float.BYTES;
-        if (dim % (4 * L) == 0) {
-            for (int r = r0; r < r1; r++) {
-                rowL21Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
-            }
-        } else {
-            for (int r = r0; r < r1; r++) {
-                rowL21(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
-            }
-        }
-    }
-
     static void narrowDot4(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
             float[] q, int qOff) {
         long rb = (long) dim * Float.BYTES;
+        int half = (r1 - r0) / 2;
+        long far = half * rb;
+        boolean odd = ((r1 - r0) & 1) != 0;
         if (dim % (2 * L) == 0) {
-            for (int r = r0; r < r1; r++) {
-                rowDot4Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            for (int r = r0; r < r0 + half; r++) {
+                rowDot4x2Exact(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
+            }
+            if (odd) {
+                rowDot4Exact(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
             }
         } else {
-            for (int r = r0; r < r1; r++) {
-                rowDot4(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            for (int r = r0; r < r0 + half; r++) {
+                rowDot4x2(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
+            }
+            if (odd) {
+                rowDot4(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
             }
         }
     }
@@ -231,13 +217,22 @@ final class CpuKernels {
     static void narrowL24(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
             float[] q, int qOff) {
         long rb = (long) dim * Float.BYTES;
+        int half = (r1 - r0) / 2;
+        long far = half * rb;
+        boolean odd = ((r1 - r0) & 1) != 0;
         if (dim % (2 * L) == 0) {
-            for (int r = r0; r < r1; r++) {
-                rowL24Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            for (int r = r0; r < r0 + half; r++) {
+                rowL24x2Exact(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
+            }
+            if (odd) {
+                rowL24Exact(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
             }
         } else {
-            for (int r = r0; r < r1; r++) {
-                rowL24(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            for (int r = r0; r < r0 + half; r++) {
+                rowL24x2(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
+            }
+            if (odd) {
+                rowL24(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
             }
         }
     }
@@ -245,13 +240,22 @@ final class CpuKernels {
     static void narrowDot8(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
             MemorySegment q, int qOff) {
         long rb = (long) dim * Float.BYTES;
+        int half = (r1 - r0) / 2;
+        long far = half * rb;
+        boolean odd = ((r1 - r0) & 1) != 0;
         if (dim % (1 * L) == 0) {
-            for (int r = r0; r < r1; r++) {
-                rowDot8Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            for (int r = r0; r < r0 + half; r++) {
+                rowDot8x2Exact(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
+            }
+            if (odd) {
+                rowDot8Exact(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
             }
         } else {
-            for (int r = r0; r < r1; r++) {
-                rowDot8(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            for (int r = r0; r < r0 + half; r++) {
+                rowDot8x2(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
+            }
+            if (odd) {
+                rowDot8(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
             }
         }
     }
@@ -259,13 +263,22 @@ final class CpuKernels {
     static void narrowL28(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
             MemorySegment q, int qOff) {
         long rb = (long) dim * Float.BYTES;
+        int half = (r1 - r0) / 2;
+        long far = half * rb;
+        boolean odd = ((r1 - r0) & 1) != 0;
         if (dim % (1 * L) == 0) {
-            for (int r = r0; r < r1; r++) {
-                rowL28Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            for (int r = r0; r < r0 + half; r++) {
+                rowL28x2Exact(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
+            }
+            if (odd) {
+                rowL28Exact(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
             }
         } else {
-            for (int r = r0; r < r1; r++) {
-                rowL28(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            for (int r = r0; r < r0 + half; r++) {
+                rowL28x2(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
+            }
+            if (odd) {
+                rowL28(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
             }
         }
     }
@@ -480,691 +493,1699 @@ final class CpuKernels {
         selectL2(s, v, norms, o0, local, base, 1, dim, qt, qOff);
     }
 
-    private static void rowDot1Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
-            int dim, float[] qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S); FloatVector a02 = FloatVector.zero(S); FloatVector a03 = FloatVector.zero(S);
-        for (int c = 0; c < dim; c += 4 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 1), a00);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a01 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 1), a01);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a02 = x.fma(FloatVector.fromArray(S, qd, (c + 2 * L) * 1), a02);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a03 = x.fma(FloatVector.fromArray(S, qd, (c + 3 * L) * 1), a03);
-        }
-        a00 = a00.add(a01);
-        a02 = a02.add(a03);
-        a00 = a00.add(a02);
-        // each query's L/1 lanes hold partial sums; swap-and-add until every lane holds the total
-        if (L / 1 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
-        }
-        if (L / 1 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
-        }
-        if (L / 1 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
-        }
-        if (L / 1 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
-        }
-        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 1 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 1, row);
-        }
-    }
-
-    private static void rowDot1(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
-            int dim, float[] qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S); FloatVector a02 = FloatVector.zero(S); FloatVector a03 = FloatVector.zero(S);
-        int full = S.loopBound(dim);
-        int upper = full - full % (4 * L);
-        int c = 0;
-        for (; c < upper; c += 4 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 1), a00);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a01 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 1), a01);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a02 = x.fma(FloatVector.fromArray(S, qd, (c + 2 * L) * 1), a02);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a03 = x.fma(FloatVector.fromArray(S, qd, (c + 3 * L) * 1), a03);
-        }
-        // leftover whole chunks, then the partial one, all into the first accumulators
-        for (; c < full; c += L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a00 = x.fma(FloatVector.fromArray(S, qd, c * 1), a00);
-        }
-        if (c < dim) {
-            VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            a00 = x.fma(FloatVector.fromArray(S, qd, c * 1), a00);
-        }
-        a00 = a00.add(a01);
-        a02 = a02.add(a03);
-        a00 = a00.add(a02);
-        // each query's L/1 lanes hold partial sums; swap-and-add until every lane holds the total
-        if (L / 1 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
-        }
-        if (L / 1 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
-        }
-        if (L / 1 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
-        }
-        if (L / 1 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
-        }
-        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 1 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 1, row);
-        }
-    }
-
-    private static void rowL21Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
-            int dim, float[] qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S); FloatVector a02 = FloatVector.zero(S); FloatVector a03 = FloatVector.zero(S);
-        for (int c = 0; c < dim; c += 4 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 1));
-            a00 = e.fma(e, a00);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 1));
-            a01 = e.fma(e, a01);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 2 * L) * 1));
-            a02 = e.fma(e, a02);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 3 * L) * 1));
-            a03 = e.fma(e, a03);
-        }
-        a00 = a00.add(a01);
-        a02 = a02.add(a03);
-        a00 = a00.add(a02);
-        // each query's L/1 lanes hold partial sums; swap-and-add until every lane holds the total
-        if (L / 1 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
-        }
-        if (L / 1 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
-        }
-        if (L / 1 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
-        }
-        if (L / 1 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
-        }
-        a00 = a00.neg();
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 1 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 1, row);
-        }
-    }
-
-    private static void rowL21(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
-            int dim, float[] qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S); FloatVector a02 = FloatVector.zero(S); FloatVector a03 = FloatVector.zero(S);
-        int full = S.loopBound(dim);
-        int upper = full - full % (4 * L);
-        int c = 0;
-        for (; c < upper; c += 4 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 1));
-            a00 = e.fma(e, a00);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 1));
-            a01 = e.fma(e, a01);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 2 * L) * 1));
-            a02 = e.fma(e, a02);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 3 * L) * 1));
-            a03 = e.fma(e, a03);
-        }
-        // leftover whole chunks, then the partial one, all into the first accumulators
-        for (; c < full; c += L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e = x.sub(FloatVector.fromArray(S, qd, c * 1));
-            a00 = e.fma(e, a00);
-        }
-        if (c < dim) {
-            VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector e = x.sub(FloatVector.fromArray(S, qd, c * 1));
-            a00 = e.fma(e, a00);
-        }
-        a00 = a00.add(a01);
-        a02 = a02.add(a03);
-        a00 = a00.add(a02);
-        // each query's L/1 lanes hold partial sums; swap-and-add until every lane holds the total
-        if (L / 1 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
-        }
-        if (L / 1 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
-        }
-        if (L / 1 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
-        }
-        if (L / 1 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
-        }
-        a00 = a00.neg();
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 1 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 1, row);
-        }
-    }
-
     private static void rowDot4Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, float[] qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S); FloatVector a11 = FloatVector.zero(S);
-        FloatVector a20 = FloatVector.zero(S); FloatVector a21 = FloatVector.zero(S);
-        FloatVector a30 = FloatVector.zero(S); FloatVector a31 = FloatVector.zero(S);
+        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
         for (int c = 0; c < dim; c += 2 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 4), a00);
-            a10 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a10);
-            a20 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a20);
-            a30 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a30);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a01 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4), a01);
-            a11 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L), a11);
-            a21 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L), a21);
-            a31 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L), a31);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a000 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4), a000);
+            a010 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a010);
+            a020 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a020);
+            a030 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a030);
+            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a001 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4), a001);
+            a011 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L), a011);
+            a021 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L), a021);
+            a031 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L), a031);
         }
-        a00 = a00.add(a01);
-        a10 = a10.add(a11);
-        a20 = a20.add(a21);
-        a30 = a30.add(a31);
-        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
-        a20 = FOLD1_LO.selectFrom(a20, a30).add(FOLD1_HI.selectFrom(a20, a30));
-        a00 = FOLD2_LO.selectFrom(a00, a20).add(FOLD2_HI.selectFrom(a00, a20));
+        a000 = a000.add(a001);
+        a010 = a010.add(a011);
+        a020 = a020.add(a021);
+        a030 = a030.add(a031);
+        IntVector xi = a000.reinterpretAsInts();
+        IntVector yi = a010.reinterpretAsInts();
+        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a020.reinterpretAsInts();
+        yi = a030.reinterpretAsInts();
+        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a000.reinterpretAsInts();
+        yi = a020.reinterpretAsInts();
+        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/4 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 4 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
+            a000 = a000.add(a000.rearrange(SWAP8));
         }
         if (L / 4 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
+            a000 = a000.add(a000.rearrange(SWAP4));
         }
         if (L / 4 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
+            a000 = a000.add(a000.rearrange(SWAP2));
         }
         if (L / 4 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
+            a000 = a000.add(a000.rearrange(SWAP1));
         }
-        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 4, row);
+        a000 = a000.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
+            s.offerGroups(a000.toArray(), qOff, 4, row);
         }
+    }
+
+    private static void rowDot4x2Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
+            int dim, float[] qd, int qOff) {
+        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
+        FloatVector a100 = FloatVector.zero(S); FloatVector a101 = FloatVector.zero(S);
+        FloatVector a110 = FloatVector.zero(S); FloatVector a111 = FloatVector.zero(S);
+        FloatVector a120 = FloatVector.zero(S); FloatVector a121 = FloatVector.zero(S);
+        FloatVector a130 = FloatVector.zero(S); FloatVector a131 = FloatVector.zero(S);
+        for (int c = 0; c < dim; c += 2 * L) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
+            a000 = x0.fma(q, a000);
+            a100 = x1.fma(q, a100);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
+            a010 = x0.fma(q, a010);
+            a110 = x1.fma(q, a110);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
+            a020 = x0.fma(q, a020);
+            a120 = x1.fma(q, a120);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
+            a030 = x0.fma(q, a030);
+            a130 = x1.fma(q, a130);
+            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4);
+            a001 = x0.fma(q, a001);
+            a101 = x1.fma(q, a101);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L);
+            a011 = x0.fma(q, a011);
+            a111 = x1.fma(q, a111);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L);
+            a021 = x0.fma(q, a021);
+            a121 = x1.fma(q, a121);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L);
+            a031 = x0.fma(q, a031);
+            a131 = x1.fma(q, a131);
+        }
+        a000 = a000.add(a001);
+        a010 = a010.add(a011);
+        a020 = a020.add(a021);
+        a030 = a030.add(a031);
+        a100 = a100.add(a101);
+        a110 = a110.add(a111);
+        a120 = a120.add(a121);
+        a130 = a130.add(a131);
+        float[] acc = s.scratch;
+        a000.intoArray(acc, 0 * L);
+        a010.intoArray(acc, 1 * L);
+        a020.intoArray(acc, 2 * L);
+        a030.intoArray(acc, 3 * L);
+        a100.intoArray(acc, 4 * L);
+        a110.intoArray(acc, 5 * L);
+        a120.intoArray(acc, 6 * L);
+        a130.intoArray(acc, 7 * L);
+        foldDot4(s, norms, 0, local, row, qOff);
+        foldDot4(s, norms, 4 * L, local + farRows, row + farRows, qOff);
     }
 
     private static void rowDot4(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, float[] qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S); FloatVector a11 = FloatVector.zero(S);
-        FloatVector a20 = FloatVector.zero(S); FloatVector a21 = FloatVector.zero(S);
-        FloatVector a30 = FloatVector.zero(S); FloatVector a31 = FloatVector.zero(S);
+        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
         int full = S.loopBound(dim);
         int upper = full - full % (2 * L);
         int c = 0;
         for (; c < upper; c += 2 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 4), a00);
-            a10 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a10);
-            a20 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a20);
-            a30 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a30);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a01 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4), a01);
-            a11 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L), a11);
-            a21 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L), a21);
-            a31 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L), a31);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a000 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4), a000);
+            a010 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a010);
+            a020 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a020);
+            a030 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a030);
+            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a001 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4), a001);
+            a011 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L), a011);
+            a021 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L), a021);
+            a031 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L), a031);
         }
         // leftover whole chunks, then the partial one, all into the first accumulators
         for (; c < full; c += L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a00 = x.fma(FloatVector.fromArray(S, qd, c * 4), a00);
-            a10 = x.fma(FloatVector.fromArray(S, qd, c * 4 + 1 * L), a10);
-            a20 = x.fma(FloatVector.fromArray(S, qd, c * 4 + 2 * L), a20);
-            a30 = x.fma(FloatVector.fromArray(S, qd, c * 4 + 3 * L), a30);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a000 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4), a000);
+            a010 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a010);
+            a020 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a020);
+            a030 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a030);
         }
         if (c < dim) {
             VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            a00 = x.fma(FloatVector.fromArray(S, qd, c * 4), a00);
-            a10 = x.fma(FloatVector.fromArray(S, qd, c * 4 + 1 * L), a10);
-            a20 = x.fma(FloatVector.fromArray(S, qd, c * 4 + 2 * L), a20);
-            a30 = x.fma(FloatVector.fromArray(S, qd, c * 4 + 3 * L), a30);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            a000 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4), a000);
+            a010 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a010);
+            a020 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a020);
+            a030 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a030);
         }
-        a00 = a00.add(a01);
-        a10 = a10.add(a11);
-        a20 = a20.add(a21);
-        a30 = a30.add(a31);
-        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
-        a20 = FOLD1_LO.selectFrom(a20, a30).add(FOLD1_HI.selectFrom(a20, a30));
-        a00 = FOLD2_LO.selectFrom(a00, a20).add(FOLD2_HI.selectFrom(a00, a20));
+        a000 = a000.add(a001);
+        a010 = a010.add(a011);
+        a020 = a020.add(a021);
+        a030 = a030.add(a031);
+        IntVector xi = a000.reinterpretAsInts();
+        IntVector yi = a010.reinterpretAsInts();
+        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a020.reinterpretAsInts();
+        yi = a030.reinterpretAsInts();
+        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a000.reinterpretAsInts();
+        yi = a020.reinterpretAsInts();
+        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/4 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 4 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
+            a000 = a000.add(a000.rearrange(SWAP8));
         }
         if (L / 4 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
+            a000 = a000.add(a000.rearrange(SWAP4));
         }
         if (L / 4 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
+            a000 = a000.add(a000.rearrange(SWAP2));
         }
         if (L / 4 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
+            a000 = a000.add(a000.rearrange(SWAP1));
         }
-        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 4, row);
+        a000 = a000.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
+            s.offerGroups(a000.toArray(), qOff, 4, row);
+        }
+    }
+
+    private static void rowDot4x2(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
+            int dim, float[] qd, int qOff) {
+        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
+        FloatVector a100 = FloatVector.zero(S); FloatVector a101 = FloatVector.zero(S);
+        FloatVector a110 = FloatVector.zero(S); FloatVector a111 = FloatVector.zero(S);
+        FloatVector a120 = FloatVector.zero(S); FloatVector a121 = FloatVector.zero(S);
+        FloatVector a130 = FloatVector.zero(S); FloatVector a131 = FloatVector.zero(S);
+        int full = S.loopBound(dim);
+        int upper = full - full % (2 * L);
+        int c = 0;
+        for (; c < upper; c += 2 * L) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
+            a000 = x0.fma(q, a000);
+            a100 = x1.fma(q, a100);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
+            a010 = x0.fma(q, a010);
+            a110 = x1.fma(q, a110);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
+            a020 = x0.fma(q, a020);
+            a120 = x1.fma(q, a120);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
+            a030 = x0.fma(q, a030);
+            a130 = x1.fma(q, a130);
+            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4);
+            a001 = x0.fma(q, a001);
+            a101 = x1.fma(q, a101);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L);
+            a011 = x0.fma(q, a011);
+            a111 = x1.fma(q, a111);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L);
+            a021 = x0.fma(q, a021);
+            a121 = x1.fma(q, a121);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L);
+            a031 = x0.fma(q, a031);
+            a131 = x1.fma(q, a131);
+        }
+        // leftover whole chunks, then the partial one, all into the first accumulators
+        for (; c < full; c += L) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
+            a000 = x0.fma(q, a000);
+            a100 = x1.fma(q, a100);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
+            a010 = x0.fma(q, a010);
+            a110 = x1.fma(q, a110);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
+            a020 = x0.fma(q, a020);
+            a120 = x1.fma(q, a120);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
+            a030 = x0.fma(q, a030);
+            a130 = x1.fma(q, a130);
+        }
+        if (c < dim) {
+            VectorMask<Float> tail = S.indexInRange(c, dim);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
+            a000 = x0.fma(q, a000);
+            a100 = x1.fma(q, a100);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
+            a010 = x0.fma(q, a010);
+            a110 = x1.fma(q, a110);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
+            a020 = x0.fma(q, a020);
+            a120 = x1.fma(q, a120);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
+            a030 = x0.fma(q, a030);
+            a130 = x1.fma(q, a130);
+        }
+        a000 = a000.add(a001);
+        a010 = a010.add(a011);
+        a020 = a020.add(a021);
+        a030 = a030.add(a031);
+        a100 = a100.add(a101);
+        a110 = a110.add(a111);
+        a120 = a120.add(a121);
+        a130 = a130.add(a131);
+        float[] acc = s.scratch;
+        a000.intoArray(acc, 0 * L);
+        a010.intoArray(acc, 1 * L);
+        a020.intoArray(acc, 2 * L);
+        a030.intoArray(acc, 3 * L);
+        a100.intoArray(acc, 4 * L);
+        a110.intoArray(acc, 5 * L);
+        a120.intoArray(acc, 6 * L);
+        a130.intoArray(acc, 7 * L);
+        foldDot4(s, norms, 0, local, row, qOff);
+        foldDot4(s, norms, 4 * L, local + farRows, row + farRows, qOff);
+    }
+
+    private static void foldDot4(Candidates s, MemorySegment norms, int at, int local, int row, int qOff) {
+        float[] acc = s.scratch;
+        FloatVector a0 = FloatVector.fromArray(S, acc, at + 0 * L);
+        FloatVector a1 = FloatVector.fromArray(S, acc, at + 1 * L);
+        FloatVector a2 = FloatVector.fromArray(S, acc, at + 2 * L);
+        FloatVector a3 = FloatVector.fromArray(S, acc, at + 3 * L);
+        IntVector xi = a0.reinterpretAsInts();
+        IntVector yi = a1.reinterpretAsInts();
+        a0 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a2.reinterpretAsInts();
+        yi = a3.reinterpretAsInts();
+        a2 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a0.reinterpretAsInts();
+        yi = a2.reinterpretAsInts();
+        a0 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        // each query's L/4 lanes hold partial sums; swap-and-add until every lane holds the total
+        if (L / 4 > 8) {
+            a0 = a0.add(a0.rearrange(SWAP8));
+        }
+        if (L / 4 > 4) {
+            a0 = a0.add(a0.rearrange(SWAP4));
+        }
+        if (L / 4 > 2) {
+            a0 = a0.add(a0.rearrange(SWAP2));
+        }
+        if (L / 4 > 1) {
+            a0 = a0.add(a0.rearrange(SWAP1));
+        }
+        a0 = a0.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a0.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
+            s.offerGroups(a0.toArray(), qOff, 4, row);
         }
     }
 
     private static void rowL24Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, float[] qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S); FloatVector a11 = FloatVector.zero(S);
-        FloatVector a20 = FloatVector.zero(S); FloatVector a21 = FloatVector.zero(S);
-        FloatVector a30 = FloatVector.zero(S); FloatVector a31 = FloatVector.zero(S);
+        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
         for (int c = 0; c < dim; c += 2 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 4));
-            a00 = e.fma(e, a00);
-            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L));
-            a10 = e.fma(e, a10);
-            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L));
-            a20 = e.fma(e, a20);
-            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L));
-            a30 = e.fma(e, a30);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4));
-            a01 = e.fma(e, a01);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L));
-            a11 = e.fma(e, a11);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L));
-            a21 = e.fma(e, a21);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L));
-            a31 = e.fma(e, a31);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4);
+            e0 = x0.sub(q);
+            a001 = e0.fma(e0, a001);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L);
+            e0 = x0.sub(q);
+            a011 = e0.fma(e0, a011);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L);
+            e0 = x0.sub(q);
+            a021 = e0.fma(e0, a021);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L);
+            e0 = x0.sub(q);
+            a031 = e0.fma(e0, a031);
         }
-        a00 = a00.add(a01);
-        a10 = a10.add(a11);
-        a20 = a20.add(a21);
-        a30 = a30.add(a31);
-        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
-        a20 = FOLD1_LO.selectFrom(a20, a30).add(FOLD1_HI.selectFrom(a20, a30));
-        a00 = FOLD2_LO.selectFrom(a00, a20).add(FOLD2_HI.selectFrom(a00, a20));
+        a000 = a000.add(a001);
+        a010 = a010.add(a011);
+        a020 = a020.add(a021);
+        a030 = a030.add(a031);
+        IntVector xi = a000.reinterpretAsInts();
+        IntVector yi = a010.reinterpretAsInts();
+        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a020.reinterpretAsInts();
+        yi = a030.reinterpretAsInts();
+        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a000.reinterpretAsInts();
+        yi = a020.reinterpretAsInts();
+        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/4 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 4 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
+            a000 = a000.add(a000.rearrange(SWAP8));
         }
         if (L / 4 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
+            a000 = a000.add(a000.rearrange(SWAP4));
         }
         if (L / 4 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
+            a000 = a000.add(a000.rearrange(SWAP2));
         }
         if (L / 4 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
+            a000 = a000.add(a000.rearrange(SWAP1));
         }
-        a00 = a00.neg();
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 4, row);
+        a000 = a000.neg();
+        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
+            s.offerGroups(a000.toArray(), qOff, 4, row);
         }
+    }
+
+    private static void rowL24x2Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
+            int dim, float[] qd, int qOff) {
+        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
+        FloatVector a100 = FloatVector.zero(S); FloatVector a101 = FloatVector.zero(S);
+        FloatVector a110 = FloatVector.zero(S); FloatVector a111 = FloatVector.zero(S);
+        FloatVector a120 = FloatVector.zero(S); FloatVector a121 = FloatVector.zero(S);
+        FloatVector a130 = FloatVector.zero(S); FloatVector a131 = FloatVector.zero(S);
+        for (int c = 0; c < dim; c += 2 * L) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            FloatVector e1 = x1.sub(q);
+            a100 = e1.fma(e1, a100);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            e1 = x1.sub(q);
+            a110 = e1.fma(e1, a110);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            e1 = x1.sub(q);
+            a120 = e1.fma(e1, a120);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            e1 = x1.sub(q);
+            a130 = e1.fma(e1, a130);
+            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4);
+            e0 = x0.sub(q);
+            a001 = e0.fma(e0, a001);
+            e1 = x1.sub(q);
+            a101 = e1.fma(e1, a101);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L);
+            e0 = x0.sub(q);
+            a011 = e0.fma(e0, a011);
+            e1 = x1.sub(q);
+            a111 = e1.fma(e1, a111);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L);
+            e0 = x0.sub(q);
+            a021 = e0.fma(e0, a021);
+            e1 = x1.sub(q);
+            a121 = e1.fma(e1, a121);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L);
+            e0 = x0.sub(q);
+            a031 = e0.fma(e0, a031);
+            e1 = x1.sub(q);
+            a131 = e1.fma(e1, a131);
+        }
+        a000 = a000.add(a001);
+        a010 = a010.add(a011);
+        a020 = a020.add(a021);
+        a030 = a030.add(a031);
+        a100 = a100.add(a101);
+        a110 = a110.add(a111);
+        a120 = a120.add(a121);
+        a130 = a130.add(a131);
+        float[] acc = s.scratch;
+        a000.intoArray(acc, 0 * L);
+        a010.intoArray(acc, 1 * L);
+        a020.intoArray(acc, 2 * L);
+        a030.intoArray(acc, 3 * L);
+        a100.intoArray(acc, 4 * L);
+        a110.intoArray(acc, 5 * L);
+        a120.intoArray(acc, 6 * L);
+        a130.intoArray(acc, 7 * L);
+        foldL24(s, norms, 0, local, row, qOff);
+        foldL24(s, norms, 4 * L, local + farRows, row + farRows, qOff);
     }
 
     private static void rowL24(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, float[] qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S); FloatVector a11 = FloatVector.zero(S);
-        FloatVector a20 = FloatVector.zero(S); FloatVector a21 = FloatVector.zero(S);
-        FloatVector a30 = FloatVector.zero(S); FloatVector a31 = FloatVector.zero(S);
+        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
         int full = S.loopBound(dim);
         int upper = full - full % (2 * L);
         int c = 0;
         for (; c < upper; c += 2 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 4));
-            a00 = e.fma(e, a00);
-            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L));
-            a10 = e.fma(e, a10);
-            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L));
-            a20 = e.fma(e, a20);
-            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L));
-            a30 = e.fma(e, a30);
-            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4));
-            a01 = e.fma(e, a01);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L));
-            a11 = e.fma(e, a11);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L));
-            a21 = e.fma(e, a21);
-            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L));
-            a31 = e.fma(e, a31);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4);
+            e0 = x0.sub(q);
+            a001 = e0.fma(e0, a001);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L);
+            e0 = x0.sub(q);
+            a011 = e0.fma(e0, a011);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L);
+            e0 = x0.sub(q);
+            a021 = e0.fma(e0, a021);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L);
+            e0 = x0.sub(q);
+            a031 = e0.fma(e0, a031);
         }
         // leftover whole chunks, then the partial one, all into the first accumulators
         for (; c < full; c += L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e = x.sub(FloatVector.fromArray(S, qd, c * 4));
-            a00 = e.fma(e, a00);
-            e = x.sub(FloatVector.fromArray(S, qd, c * 4 + 1 * L));
-            a10 = e.fma(e, a10);
-            e = x.sub(FloatVector.fromArray(S, qd, c * 4 + 2 * L));
-            a20 = e.fma(e, a20);
-            e = x.sub(FloatVector.fromArray(S, qd, c * 4 + 3 * L));
-            a30 = e.fma(e, a30);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
         }
         if (c < dim) {
             VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector e = x.sub(FloatVector.fromArray(S, qd, c * 4));
-            a00 = e.fma(e, a00);
-            e = x.sub(FloatVector.fromArray(S, qd, c * 4 + 1 * L));
-            a10 = e.fma(e, a10);
-            e = x.sub(FloatVector.fromArray(S, qd, c * 4 + 2 * L));
-            a20 = e.fma(e, a20);
-            e = x.sub(FloatVector.fromArray(S, qd, c * 4 + 3 * L));
-            a30 = e.fma(e, a30);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
         }
-        a00 = a00.add(a01);
-        a10 = a10.add(a11);
-        a20 = a20.add(a21);
-        a30 = a30.add(a31);
-        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
-        a20 = FOLD1_LO.selectFrom(a20, a30).add(FOLD1_HI.selectFrom(a20, a30));
-        a00 = FOLD2_LO.selectFrom(a00, a20).add(FOLD2_HI.selectFrom(a00, a20));
+        a000 = a000.add(a001);
+        a010 = a010.add(a011);
+        a020 = a020.add(a021);
+        a030 = a030.add(a031);
+        IntVector xi = a000.reinterpretAsInts();
+        IntVector yi = a010.reinterpretAsInts();
+        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a020.reinterpretAsInts();
+        yi = a030.reinterpretAsInts();
+        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a000.reinterpretAsInts();
+        yi = a020.reinterpretAsInts();
+        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/4 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 4 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
+            a000 = a000.add(a000.rearrange(SWAP8));
         }
         if (L / 4 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
+            a000 = a000.add(a000.rearrange(SWAP4));
         }
         if (L / 4 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
+            a000 = a000.add(a000.rearrange(SWAP2));
         }
         if (L / 4 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
+            a000 = a000.add(a000.rearrange(SWAP1));
         }
-        a00 = a00.neg();
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 4, row);
+        a000 = a000.neg();
+        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
+            s.offerGroups(a000.toArray(), qOff, 4, row);
+        }
+    }
+
+    private static void rowL24x2(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
+            int dim, float[] qd, int qOff) {
+        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
+        FloatVector a100 = FloatVector.zero(S); FloatVector a101 = FloatVector.zero(S);
+        FloatVector a110 = FloatVector.zero(S); FloatVector a111 = FloatVector.zero(S);
+        FloatVector a120 = FloatVector.zero(S); FloatVector a121 = FloatVector.zero(S);
+        FloatVector a130 = FloatVector.zero(S); FloatVector a131 = FloatVector.zero(S);
+        int full = S.loopBound(dim);
+        int upper = full - full % (2 * L);
+        int c = 0;
+        for (; c < upper; c += 2 * L) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            FloatVector e1 = x1.sub(q);
+            a100 = e1.fma(e1, a100);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            e1 = x1.sub(q);
+            a110 = e1.fma(e1, a110);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            e1 = x1.sub(q);
+            a120 = e1.fma(e1, a120);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            e1 = x1.sub(q);
+            a130 = e1.fma(e1, a130);
+            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4);
+            e0 = x0.sub(q);
+            a001 = e0.fma(e0, a001);
+            e1 = x1.sub(q);
+            a101 = e1.fma(e1, a101);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L);
+            e0 = x0.sub(q);
+            a011 = e0.fma(e0, a011);
+            e1 = x1.sub(q);
+            a111 = e1.fma(e1, a111);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L);
+            e0 = x0.sub(q);
+            a021 = e0.fma(e0, a021);
+            e1 = x1.sub(q);
+            a121 = e1.fma(e1, a121);
+            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L);
+            e0 = x0.sub(q);
+            a031 = e0.fma(e0, a031);
+            e1 = x1.sub(q);
+            a131 = e1.fma(e1, a131);
+        }
+        // leftover whole chunks, then the partial one, all into the first accumulators
+        for (; c < full; c += L) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            FloatVector e1 = x1.sub(q);
+            a100 = e1.fma(e1, a100);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            e1 = x1.sub(q);
+            a110 = e1.fma(e1, a110);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            e1 = x1.sub(q);
+            a120 = e1.fma(e1, a120);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            e1 = x1.sub(q);
+            a130 = e1.fma(e1, a130);
+        }
+        if (c < dim) {
+            VectorMask<Float> tail = S.indexInRange(c, dim);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            FloatVector e1 = x1.sub(q);
+            a100 = e1.fma(e1, a100);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            e1 = x1.sub(q);
+            a110 = e1.fma(e1, a110);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            e1 = x1.sub(q);
+            a120 = e1.fma(e1, a120);
+            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            e1 = x1.sub(q);
+            a130 = e1.fma(e1, a130);
+        }
+        a000 = a000.add(a001);
+        a010 = a010.add(a011);
+        a020 = a020.add(a021);
+        a030 = a030.add(a031);
+        a100 = a100.add(a101);
+        a110 = a110.add(a111);
+        a120 = a120.add(a121);
+        a130 = a130.add(a131);
+        float[] acc = s.scratch;
+        a000.intoArray(acc, 0 * L);
+        a010.intoArray(acc, 1 * L);
+        a020.intoArray(acc, 2 * L);
+        a030.intoArray(acc, 3 * L);
+        a100.intoArray(acc, 4 * L);
+        a110.intoArray(acc, 5 * L);
+        a120.intoArray(acc, 6 * L);
+        a130.intoArray(acc, 7 * L);
+        foldL24(s, norms, 0, local, row, qOff);
+        foldL24(s, norms, 4 * L, local + farRows, row + farRows, qOff);
+    }
+
+    private static void foldL24(Candidates s, MemorySegment norms, int at, int local, int row, int qOff) {
+        float[] acc = s.scratch;
+        FloatVector a0 = FloatVector.fromArray(S, acc, at + 0 * L);
+        FloatVector a1 = FloatVector.fromArray(S, acc, at + 1 * L);
+        FloatVector a2 = FloatVector.fromArray(S, acc, at + 2 * L);
+        FloatVector a3 = FloatVector.fromArray(S, acc, at + 3 * L);
+        IntVector xi = a0.reinterpretAsInts();
+        IntVector yi = a1.reinterpretAsInts();
+        a0 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a2.reinterpretAsInts();
+        yi = a3.reinterpretAsInts();
+        a2 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a0.reinterpretAsInts();
+        yi = a2.reinterpretAsInts();
+        a0 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        // each query's L/4 lanes hold partial sums; swap-and-add until every lane holds the total
+        if (L / 4 > 8) {
+            a0 = a0.add(a0.rearrange(SWAP8));
+        }
+        if (L / 4 > 4) {
+            a0 = a0.add(a0.rearrange(SWAP4));
+        }
+        if (L / 4 > 2) {
+            a0 = a0.add(a0.rearrange(SWAP2));
+        }
+        if (L / 4 > 1) {
+            a0 = a0.add(a0.rearrange(SWAP1));
+        }
+        a0 = a0.neg();
+        if (!a0.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
+            s.offerGroups(a0.toArray(), qOff, 4, row);
         }
     }
 
     private static void rowDot8Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, MemorySegment qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S);
-        FloatVector a20 = FloatVector.zero(S);
-        FloatVector a30 = FloatVector.zero(S);
-        FloatVector a40 = FloatVector.zero(S);
-        FloatVector a50 = FloatVector.zero(S);
-        FloatVector a60 = FloatVector.zero(S);
-        FloatVector a70 = FloatVector.zero(S);
+        FloatVector a000 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S);
+        FloatVector a040 = FloatVector.zero(S);
+        FloatVector a050 = FloatVector.zero(S);
+        FloatVector a060 = FloatVector.zero(S);
+        FloatVector a070 = FloatVector.zero(S);
         for (int c = 0; c < dim; c += 1 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a00 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a00);
-            a10 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a10);
-            a20 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a20);
-            a30 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a30);
-            a40 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a40);
-            a50 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a50);
-            a60 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a60);
-            a70 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a70);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a000 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN), a000);
+            a010 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a010);
+            a020 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a020);
+            a030 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a030);
+            a040 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a040);
+            a050 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a050);
+            a060 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a060);
+            a070 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a070);
         }
-        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
-        a20 = FOLD1_LO.selectFrom(a20, a30).add(FOLD1_HI.selectFrom(a20, a30));
-        a40 = FOLD1_LO.selectFrom(a40, a50).add(FOLD1_HI.selectFrom(a40, a50));
-        a60 = FOLD1_LO.selectFrom(a60, a70).add(FOLD1_HI.selectFrom(a60, a70));
-        a00 = FOLD2_LO.selectFrom(a00, a20).add(FOLD2_HI.selectFrom(a00, a20));
-        a40 = FOLD2_LO.selectFrom(a40, a60).add(FOLD2_HI.selectFrom(a40, a60));
-        a00 = FOLD3_LO.selectFrom(a00, a40).add(FOLD3_HI.selectFrom(a00, a40));
+        IntVector xi = a000.reinterpretAsInts();
+        IntVector yi = a010.reinterpretAsInts();
+        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a020.reinterpretAsInts();
+        yi = a030.reinterpretAsInts();
+        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a040.reinterpretAsInts();
+        yi = a050.reinterpretAsInts();
+        a040 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a060.reinterpretAsInts();
+        yi = a070.reinterpretAsInts();
+        a060 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a000.reinterpretAsInts();
+        yi = a020.reinterpretAsInts();
+        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a040.reinterpretAsInts();
+        yi = a060.reinterpretAsInts();
+        a040 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a000.reinterpretAsInts();
+        yi = a040.reinterpretAsInts();
+        a000 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD3_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 8 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
+            a000 = a000.add(a000.rearrange(SWAP8));
         }
         if (L / 8 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
+            a000 = a000.add(a000.rearrange(SWAP4));
         }
         if (L / 8 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
+            a000 = a000.add(a000.rearrange(SWAP2));
         }
         if (L / 8 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
+            a000 = a000.add(a000.rearrange(SWAP1));
         }
-        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 8, row);
+        a000 = a000.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a000.toArray(), qOff, 8, row);
         }
+    }
+
+    private static void rowDot8x2Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
+            int dim, MemorySegment qd, int qOff) {
+        FloatVector a000 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S);
+        FloatVector a040 = FloatVector.zero(S);
+        FloatVector a050 = FloatVector.zero(S);
+        FloatVector a060 = FloatVector.zero(S);
+        FloatVector a070 = FloatVector.zero(S);
+        FloatVector a100 = FloatVector.zero(S);
+        FloatVector a110 = FloatVector.zero(S);
+        FloatVector a120 = FloatVector.zero(S);
+        FloatVector a130 = FloatVector.zero(S);
+        FloatVector a140 = FloatVector.zero(S);
+        FloatVector a150 = FloatVector.zero(S);
+        FloatVector a160 = FloatVector.zero(S);
+        FloatVector a170 = FloatVector.zero(S);
+        for (int c = 0; c < dim; c += 1 * L) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
+            a000 = x0.fma(q, a000);
+            a100 = x1.fma(q, a100);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a010 = x0.fma(q, a010);
+            a110 = x1.fma(q, a110);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a020 = x0.fma(q, a020);
+            a120 = x1.fma(q, a120);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a030 = x0.fma(q, a030);
+            a130 = x1.fma(q, a130);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a040 = x0.fma(q, a040);
+            a140 = x1.fma(q, a140);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a050 = x0.fma(q, a050);
+            a150 = x1.fma(q, a150);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a060 = x0.fma(q, a060);
+            a160 = x1.fma(q, a160);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a070 = x0.fma(q, a070);
+            a170 = x1.fma(q, a170);
+        }
+        float[] acc = s.scratch;
+        a000.intoArray(acc, 0 * L);
+        a010.intoArray(acc, 1 * L);
+        a020.intoArray(acc, 2 * L);
+        a030.intoArray(acc, 3 * L);
+        a040.intoArray(acc, 4 * L);
+        a050.intoArray(acc, 5 * L);
+        a060.intoArray(acc, 6 * L);
+        a070.intoArray(acc, 7 * L);
+        a100.intoArray(acc, 8 * L);
+        a110.intoArray(acc, 9 * L);
+        a120.intoArray(acc, 10 * L);
+        a130.intoArray(acc, 11 * L);
+        a140.intoArray(acc, 12 * L);
+        a150.intoArray(acc, 13 * L);
+        a160.intoArray(acc, 14 * L);
+        a170.intoArray(acc, 15 * L);
+        foldDot8(s, norms, 0, local, row, qOff);
+        foldDot8(s, norms, 8 * L, local + farRows, row + farRows, qOff);
     }
 
     private static void rowDot8(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, MemorySegment qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S);
-        FloatVector a20 = FloatVector.zero(S);
-        FloatVector a30 = FloatVector.zero(S);
-        FloatVector a40 = FloatVector.zero(S);
-        FloatVector a50 = FloatVector.zero(S);
-        FloatVector a60 = FloatVector.zero(S);
-        FloatVector a70 = FloatVector.zero(S);
+        FloatVector a000 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S);
+        FloatVector a040 = FloatVector.zero(S);
+        FloatVector a050 = FloatVector.zero(S);
+        FloatVector a060 = FloatVector.zero(S);
+        FloatVector a070 = FloatVector.zero(S);
         int full = S.loopBound(dim);
         int upper = full - full % (1 * L);
         int c = 0;
         for (; c < upper; c += 1 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a00 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a00);
-            a10 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a10);
-            a20 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a20);
-            a30 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a30);
-            a40 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a40);
-            a50 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a50);
-            a60 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a60);
-            a70 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a70);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a000 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN), a000);
+            a010 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a010);
+            a020 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a020);
+            a030 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a030);
+            a040 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a040);
+            a050 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a050);
+            a060 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a060);
+            a070 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a070);
         }
         // leftover whole chunks, then the partial one, all into the first accumulators
         for (; c < full; c += L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a00 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a00);
-            a10 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a10);
-            a20 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a20);
-            a30 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a30);
-            a40 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a40);
-            a50 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a50);
-            a60 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a60);
-            a70 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a70);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a000 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN), a000);
+            a010 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a010);
+            a020 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a020);
+            a030 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a030);
+            a040 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a040);
+            a050 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a050);
+            a060 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a060);
+            a070 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a070);
         }
         if (c < dim) {
             VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            a00 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a00);
-            a10 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a10);
-            a20 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a20);
-            a30 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a30);
-            a40 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a40);
-            a50 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a50);
-            a60 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a60);
-            a70 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a70);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            a000 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN), a000);
+            a010 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a010);
+            a020 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a020);
+            a030 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a030);
+            a040 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a040);
+            a050 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a050);
+            a060 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a060);
+            a070 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a070);
         }
-        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
-        a20 = FOLD1_LO.selectFrom(a20, a30).add(FOLD1_HI.selectFrom(a20, a30));
-        a40 = FOLD1_LO.selectFrom(a40, a50).add(FOLD1_HI.selectFrom(a40, a50));
-        a60 = FOLD1_LO.selectFrom(a60, a70).add(FOLD1_HI.selectFrom(a60, a70));
-        a00 = FOLD2_LO.selectFrom(a00, a20).add(FOLD2_HI.selectFrom(a00, a20));
-        a40 = FOLD2_LO.selectFrom(a40, a60).add(FOLD2_HI.selectFrom(a40, a60));
-        a00 = FOLD3_LO.selectFrom(a00, a40).add(FOLD3_HI.selectFrom(a00, a40));
+        IntVector xi = a000.reinterpretAsInts();
+        IntVector yi = a010.reinterpretAsInts();
+        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a020.reinterpretAsInts();
+        yi = a030.reinterpretAsInts();
+        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a040.reinterpretAsInts();
+        yi = a050.reinterpretAsInts();
+        a040 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a060.reinterpretAsInts();
+        yi = a070.reinterpretAsInts();
+        a060 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a000.reinterpretAsInts();
+        yi = a020.reinterpretAsInts();
+        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a040.reinterpretAsInts();
+        yi = a060.reinterpretAsInts();
+        a040 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a000.reinterpretAsInts();
+        yi = a040.reinterpretAsInts();
+        a000 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD3_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 8 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
+            a000 = a000.add(a000.rearrange(SWAP8));
         }
         if (L / 8 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
+            a000 = a000.add(a000.rearrange(SWAP4));
         }
         if (L / 8 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
+            a000 = a000.add(a000.rearrange(SWAP2));
         }
         if (L / 8 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
+            a000 = a000.add(a000.rearrange(SWAP1));
         }
-        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 8, row);
+        a000 = a000.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a000.toArray(), qOff, 8, row);
+        }
+    }
+
+    private static void rowDot8x2(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
+            int dim, MemorySegment qd, int qOff) {
+        FloatVector a000 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S);
+        FloatVector a040 = FloatVector.zero(S);
+        FloatVector a050 = FloatVector.zero(S);
+        FloatVector a060 = FloatVector.zero(S);
+        FloatVector a070 = FloatVector.zero(S);
+        FloatVector a100 = FloatVector.zero(S);
+        FloatVector a110 = FloatVector.zero(S);
+        FloatVector a120 = FloatVector.zero(S);
+        FloatVector a130 = FloatVector.zero(S);
+        FloatVector a140 = FloatVector.zero(S);
+        FloatVector a150 = FloatVector.zero(S);
+        FloatVector a160 = FloatVector.zero(S);
+        FloatVector a170 = FloatVector.zero(S);
+        int full = S.loopBound(dim);
+        int upper = full - full % (1 * L);
+        int c = 0;
+        for (; c < upper; c += 1 * L) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
+            a000 = x0.fma(q, a000);
+            a100 = x1.fma(q, a100);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a010 = x0.fma(q, a010);
+            a110 = x1.fma(q, a110);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a020 = x0.fma(q, a020);
+            a120 = x1.fma(q, a120);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a030 = x0.fma(q, a030);
+            a130 = x1.fma(q, a130);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a040 = x0.fma(q, a040);
+            a140 = x1.fma(q, a140);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a050 = x0.fma(q, a050);
+            a150 = x1.fma(q, a150);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a060 = x0.fma(q, a060);
+            a160 = x1.fma(q, a160);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a070 = x0.fma(q, a070);
+            a170 = x1.fma(q, a170);
+        }
+        // leftover whole chunks, then the partial one, all into the first accumulators
+        for (; c < full; c += L) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
+            a000 = x0.fma(q, a000);
+            a100 = x1.fma(q, a100);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a010 = x0.fma(q, a010);
+            a110 = x1.fma(q, a110);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a020 = x0.fma(q, a020);
+            a120 = x1.fma(q, a120);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a030 = x0.fma(q, a030);
+            a130 = x1.fma(q, a130);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a040 = x0.fma(q, a040);
+            a140 = x1.fma(q, a140);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a050 = x0.fma(q, a050);
+            a150 = x1.fma(q, a150);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a060 = x0.fma(q, a060);
+            a160 = x1.fma(q, a160);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a070 = x0.fma(q, a070);
+            a170 = x1.fma(q, a170);
+        }
+        if (c < dim) {
+            VectorMask<Float> tail = S.indexInRange(c, dim);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
+            a000 = x0.fma(q, a000);
+            a100 = x1.fma(q, a100);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a010 = x0.fma(q, a010);
+            a110 = x1.fma(q, a110);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a020 = x0.fma(q, a020);
+            a120 = x1.fma(q, a120);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a030 = x0.fma(q, a030);
+            a130 = x1.fma(q, a130);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a040 = x0.fma(q, a040);
+            a140 = x1.fma(q, a140);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a050 = x0.fma(q, a050);
+            a150 = x1.fma(q, a150);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a060 = x0.fma(q, a060);
+            a160 = x1.fma(q, a160);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a070 = x0.fma(q, a070);
+            a170 = x1.fma(q, a170);
+        }
+        float[] acc = s.scratch;
+        a000.intoArray(acc, 0 * L);
+        a010.intoArray(acc, 1 * L);
+        a020.intoArray(acc, 2 * L);
+        a030.intoArray(acc, 3 * L);
+        a040.intoArray(acc, 4 * L);
+        a050.intoArray(acc, 5 * L);
+        a060.intoArray(acc, 6 * L);
+        a070.intoArray(acc, 7 * L);
+        a100.intoArray(acc, 8 * L);
+        a110.intoArray(acc, 9 * L);
+        a120.intoArray(acc, 10 * L);
+        a130.intoArray(acc, 11 * L);
+        a140.intoArray(acc, 12 * L);
+        a150.intoArray(acc, 13 * L);
+        a160.intoArray(acc, 14 * L);
+        a170.intoArray(acc, 15 * L);
+        foldDot8(s, norms, 0, local, row, qOff);
+        foldDot8(s, norms, 8 * L, local + farRows, row + farRows, qOff);
+    }
+
+    private static void foldDot8(Candidates s, MemorySegment norms, int at, int local, int row, int qOff) {
+        float[] acc = s.scratch;
+        FloatVector a0 = FloatVector.fromArray(S, acc, at + 0 * L);
+        FloatVector a1 = FloatVector.fromArray(S, acc, at + 1 * L);
+        FloatVector a2 = FloatVector.fromArray(S, acc, at + 2 * L);
+        FloatVector a3 = FloatVector.fromArray(S, acc, at + 3 * L);
+        FloatVector a4 = FloatVector.fromArray(S, acc, at + 4 * L);
+        FloatVector a5 = FloatVector.fromArray(S, acc, at + 5 * L);
+        FloatVector a6 = FloatVector.fromArray(S, acc, at + 6 * L);
+        FloatVector a7 = FloatVector.fromArray(S, acc, at + 7 * L);
+        IntVector xi = a0.reinterpretAsInts();
+        IntVector yi = a1.reinterpretAsInts();
+        a0 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a2.reinterpretAsInts();
+        yi = a3.reinterpretAsInts();
+        a2 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a4.reinterpretAsInts();
+        yi = a5.reinterpretAsInts();
+        a4 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a6.reinterpretAsInts();
+        yi = a7.reinterpretAsInts();
+        a6 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a0.reinterpretAsInts();
+        yi = a2.reinterpretAsInts();
+        a0 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a4.reinterpretAsInts();
+        yi = a6.reinterpretAsInts();
+        a4 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a0.reinterpretAsInts();
+        yi = a4.reinterpretAsInts();
+        a0 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD3_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
+        if (L / 8 > 8) {
+            a0 = a0.add(a0.rearrange(SWAP8));
+        }
+        if (L / 8 > 4) {
+            a0 = a0.add(a0.rearrange(SWAP4));
+        }
+        if (L / 8 > 2) {
+            a0 = a0.add(a0.rearrange(SWAP2));
+        }
+        if (L / 8 > 1) {
+            a0 = a0.add(a0.rearrange(SWAP1));
+        }
+        a0 = a0.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a0.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a0.toArray(), qOff, 8, row);
         }
     }
 
     private static void rowL28Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, MemorySegment qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S);
-        FloatVector a20 = FloatVector.zero(S);
-        FloatVector a30 = FloatVector.zero(S);
-        FloatVector a40 = FloatVector.zero(S);
-        FloatVector a50 = FloatVector.zero(S);
-        FloatVector a60 = FloatVector.zero(S);
-        FloatVector a70 = FloatVector.zero(S);
+        FloatVector a000 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S);
+        FloatVector a040 = FloatVector.zero(S);
+        FloatVector a050 = FloatVector.zero(S);
+        FloatVector a060 = FloatVector.zero(S);
+        FloatVector a070 = FloatVector.zero(S);
         for (int c = 0; c < dim; c += 1 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a00 = e.fma(e, a00);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a10 = e.fma(e, a10);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a20 = e.fma(e, a20);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a30 = e.fma(e, a30);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a40 = e.fma(e, a40);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a50 = e.fma(e, a50);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a60 = e.fma(e, a60);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a70 = e.fma(e, a70);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a040 = e0.fma(e0, a040);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a050 = e0.fma(e0, a050);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a060 = e0.fma(e0, a060);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a070 = e0.fma(e0, a070);
         }
-        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
-        a20 = FOLD1_LO.selectFrom(a20, a30).add(FOLD1_HI.selectFrom(a20, a30));
-        a40 = FOLD1_LO.selectFrom(a40, a50).add(FOLD1_HI.selectFrom(a40, a50));
-        a60 = FOLD1_LO.selectFrom(a60, a70).add(FOLD1_HI.selectFrom(a60, a70));
-        a00 = FOLD2_LO.selectFrom(a00, a20).add(FOLD2_HI.selectFrom(a00, a20));
-        a40 = FOLD2_LO.selectFrom(a40, a60).add(FOLD2_HI.selectFrom(a40, a60));
-        a00 = FOLD3_LO.selectFrom(a00, a40).add(FOLD3_HI.selectFrom(a00, a40));
+        IntVector xi = a000.reinterpretAsInts();
+        IntVector yi = a010.reinterpretAsInts();
+        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a020.reinterpretAsInts();
+        yi = a030.reinterpretAsInts();
+        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a040.reinterpretAsInts();
+        yi = a050.reinterpretAsInts();
+        a040 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a060.reinterpretAsInts();
+        yi = a070.reinterpretAsInts();
+        a060 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a000.reinterpretAsInts();
+        yi = a020.reinterpretAsInts();
+        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a040.reinterpretAsInts();
+        yi = a060.reinterpretAsInts();
+        a040 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a000.reinterpretAsInts();
+        yi = a040.reinterpretAsInts();
+        a000 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD3_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 8 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
+            a000 = a000.add(a000.rearrange(SWAP8));
         }
         if (L / 8 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
+            a000 = a000.add(a000.rearrange(SWAP4));
         }
         if (L / 8 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
+            a000 = a000.add(a000.rearrange(SWAP2));
         }
         if (L / 8 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
+            a000 = a000.add(a000.rearrange(SWAP1));
         }
-        a00 = a00.neg();
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 8, row);
+        a000 = a000.neg();
+        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a000.toArray(), qOff, 8, row);
         }
+    }
+
+    private static void rowL28x2Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
+            int dim, MemorySegment qd, int qOff) {
+        FloatVector a000 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S);
+        FloatVector a040 = FloatVector.zero(S);
+        FloatVector a050 = FloatVector.zero(S);
+        FloatVector a060 = FloatVector.zero(S);
+        FloatVector a070 = FloatVector.zero(S);
+        FloatVector a100 = FloatVector.zero(S);
+        FloatVector a110 = FloatVector.zero(S);
+        FloatVector a120 = FloatVector.zero(S);
+        FloatVector a130 = FloatVector.zero(S);
+        FloatVector a140 = FloatVector.zero(S);
+        FloatVector a150 = FloatVector.zero(S);
+        FloatVector a160 = FloatVector.zero(S);
+        FloatVector a170 = FloatVector.zero(S);
+        for (int c = 0; c < dim; c += 1 * L) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            FloatVector e1 = x1.sub(q);
+            a100 = e1.fma(e1, a100);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            e1 = x1.sub(q);
+            a110 = e1.fma(e1, a110);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            e1 = x1.sub(q);
+            a120 = e1.fma(e1, a120);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            e1 = x1.sub(q);
+            a130 = e1.fma(e1, a130);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a040 = e0.fma(e0, a040);
+            e1 = x1.sub(q);
+            a140 = e1.fma(e1, a140);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a050 = e0.fma(e0, a050);
+            e1 = x1.sub(q);
+            a150 = e1.fma(e1, a150);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a060 = e0.fma(e0, a060);
+            e1 = x1.sub(q);
+            a160 = e1.fma(e1, a160);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a070 = e0.fma(e0, a070);
+            e1 = x1.sub(q);
+            a170 = e1.fma(e1, a170);
+        }
+        float[] acc = s.scratch;
+        a000.intoArray(acc, 0 * L);
+        a010.intoArray(acc, 1 * L);
+        a020.intoArray(acc, 2 * L);
+        a030.intoArray(acc, 3 * L);
+        a040.intoArray(acc, 4 * L);
+        a050.intoArray(acc, 5 * L);
+        a060.intoArray(acc, 6 * L);
+        a070.intoArray(acc, 7 * L);
+        a100.intoArray(acc, 8 * L);
+        a110.intoArray(acc, 9 * L);
+        a120.intoArray(acc, 10 * L);
+        a130.intoArray(acc, 11 * L);
+        a140.intoArray(acc, 12 * L);
+        a150.intoArray(acc, 13 * L);
+        a160.intoArray(acc, 14 * L);
+        a170.intoArray(acc, 15 * L);
+        foldL28(s, norms, 0, local, row, qOff);
+        foldL28(s, norms, 8 * L, local + farRows, row + farRows, qOff);
     }
 
     private static void rowL28(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, MemorySegment qd, int qOff) {
-        FloatVector a00 = FloatVector.zero(S);
-        FloatVector a10 = FloatVector.zero(S);
-        FloatVector a20 = FloatVector.zero(S);
-        FloatVector a30 = FloatVector.zero(S);
-        FloatVector a40 = FloatVector.zero(S);
-        FloatVector a50 = FloatVector.zero(S);
-        FloatVector a60 = FloatVector.zero(S);
-        FloatVector a70 = FloatVector.zero(S);
+        FloatVector a000 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S);
+        FloatVector a040 = FloatVector.zero(S);
+        FloatVector a050 = FloatVector.zero(S);
+        FloatVector a060 = FloatVector.zero(S);
+        FloatVector a070 = FloatVector.zero(S);
         int full = S.loopBound(dim);
         int upper = full - full % (1 * L);
         int c = 0;
         for (; c < upper; c += 1 * L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a00 = e.fma(e, a00);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a10 = e.fma(e, a10);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a20 = e.fma(e, a20);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a30 = e.fma(e, a30);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a40 = e.fma(e, a40);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a50 = e.fma(e, a50);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a60 = e.fma(e, a60);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) ((c) * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a70 = e.fma(e, a70);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a040 = e0.fma(e0, a040);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a050 = e0.fma(e0, a050);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a060 = e0.fma(e0, a060);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a070 = e0.fma(e0, a070);
         }
         // leftover whole chunks, then the partial one, all into the first accumulators
         for (; c < full; c += L) {
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a00 = e.fma(e, a00);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a10 = e.fma(e, a10);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a20 = e.fma(e, a20);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a30 = e.fma(e, a30);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a40 = e.fma(e, a40);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a50 = e.fma(e, a50);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a60 = e.fma(e, a60);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a70 = e.fma(e, a70);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a040 = e0.fma(e0, a040);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a050 = e0.fma(e0, a050);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a060 = e0.fma(e0, a060);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a070 = e0.fma(e0, a070);
         }
         if (c < dim) {
             VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) c * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a00 = e.fma(e, a00);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a10 = e.fma(e, a10);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a20 = e.fma(e, a20);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a30 = e.fma(e, a30);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 4 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a40 = e.fma(e, a40);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 5 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a50 = e.fma(e, a50);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 6 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a60 = e.fma(e, a60);
-            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c * 8 + 7 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
-            a70 = e.fma(e, a70);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a040 = e0.fma(e0, a040);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a050 = e0.fma(e0, a050);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a060 = e0.fma(e0, a060);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a070 = e0.fma(e0, a070);
         }
-        a00 = FOLD1_LO.selectFrom(a00, a10).add(FOLD1_HI.selectFrom(a00, a10));
-        a20 = FOLD1_LO.selectFrom(a20, a30).add(FOLD1_HI.selectFrom(a20, a30));
-        a40 = FOLD1_LO.selectFrom(a40, a50).add(FOLD1_HI.selectFrom(a40, a50));
-        a60 = FOLD1_LO.selectFrom(a60, a70).add(FOLD1_HI.selectFrom(a60, a70));
-        a00 = FOLD2_LO.selectFrom(a00, a20).add(FOLD2_HI.selectFrom(a00, a20));
-        a40 = FOLD2_LO.selectFrom(a40, a60).add(FOLD2_HI.selectFrom(a40, a60));
-        a00 = FOLD3_LO.selectFrom(a00, a40).add(FOLD3_HI.selectFrom(a00, a40));
+        IntVector xi = a000.reinterpretAsInts();
+        IntVector yi = a010.reinterpretAsInts();
+        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a020.reinterpretAsInts();
+        yi = a030.reinterpretAsInts();
+        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a040.reinterpretAsInts();
+        yi = a050.reinterpretAsInts();
+        a040 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a060.reinterpretAsInts();
+        yi = a070.reinterpretAsInts();
+        a060 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a000.reinterpretAsInts();
+        yi = a020.reinterpretAsInts();
+        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a040.reinterpretAsInts();
+        yi = a060.reinterpretAsInts();
+        a040 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a000.reinterpretAsInts();
+        yi = a040.reinterpretAsInts();
+        a000 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD3_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 8 > 8) {
-            a00 = a00.add(a00.rearrange(SWAP8));
+            a000 = a000.add(a000.rearrange(SWAP8));
         }
         if (L / 8 > 4) {
-            a00 = a00.add(a00.rearrange(SWAP4));
+            a000 = a000.add(a000.rearrange(SWAP4));
         }
         if (L / 8 > 2) {
-            a00 = a00.add(a00.rearrange(SWAP2));
+            a000 = a000.add(a000.rearrange(SWAP2));
         }
         if (L / 8 > 1) {
-            a00 = a00.add(a00.rearrange(SWAP1));
+            a000 = a000.add(a000.rearrange(SWAP1));
         }
-        a00 = a00.neg();
-        if (!a00.compare(VectorOperators.LE, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
-            s.offerGroups(a00.toArray(), qOff, 8, row);
+        a000 = a000.neg();
+        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a000.toArray(), qOff, 8, row);
+        }
+    }
+
+    private static void rowL28x2(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
+            int dim, MemorySegment qd, int qOff) {
+        FloatVector a000 = FloatVector.zero(S);
+        FloatVector a010 = FloatVector.zero(S);
+        FloatVector a020 = FloatVector.zero(S);
+        FloatVector a030 = FloatVector.zero(S);
+        FloatVector a040 = FloatVector.zero(S);
+        FloatVector a050 = FloatVector.zero(S);
+        FloatVector a060 = FloatVector.zero(S);
+        FloatVector a070 = FloatVector.zero(S);
+        FloatVector a100 = FloatVector.zero(S);
+        FloatVector a110 = FloatVector.zero(S);
+        FloatVector a120 = FloatVector.zero(S);
+        FloatVector a130 = FloatVector.zero(S);
+        FloatVector a140 = FloatVector.zero(S);
+        FloatVector a150 = FloatVector.zero(S);
+        FloatVector a160 = FloatVector.zero(S);
+        FloatVector a170 = FloatVector.zero(S);
+        int full = S.loopBound(dim);
+        int upper = full - full % (1 * L);
+        int c = 0;
+        for (; c < upper; c += 1 * L) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            FloatVector e1 = x1.sub(q);
+            a100 = e1.fma(e1, a100);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            e1 = x1.sub(q);
+            a110 = e1.fma(e1, a110);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            e1 = x1.sub(q);
+            a120 = e1.fma(e1, a120);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            e1 = x1.sub(q);
+            a130 = e1.fma(e1, a130);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a040 = e0.fma(e0, a040);
+            e1 = x1.sub(q);
+            a140 = e1.fma(e1, a140);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a050 = e0.fma(e0, a050);
+            e1 = x1.sub(q);
+            a150 = e1.fma(e1, a150);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a060 = e0.fma(e0, a060);
+            e1 = x1.sub(q);
+            a160 = e1.fma(e1, a160);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a070 = e0.fma(e0, a070);
+            e1 = x1.sub(q);
+            a170 = e1.fma(e1, a170);
+        }
+        // leftover whole chunks, then the partial one, all into the first accumulators
+        for (; c < full; c += L) {
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            FloatVector e1 = x1.sub(q);
+            a100 = e1.fma(e1, a100);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            e1 = x1.sub(q);
+            a110 = e1.fma(e1, a110);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            e1 = x1.sub(q);
+            a120 = e1.fma(e1, a120);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            e1 = x1.sub(q);
+            a130 = e1.fma(e1, a130);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a040 = e0.fma(e0, a040);
+            e1 = x1.sub(q);
+            a140 = e1.fma(e1, a140);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a050 = e0.fma(e0, a050);
+            e1 = x1.sub(q);
+            a150 = e1.fma(e1, a150);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a060 = e0.fma(e0, a060);
+            e1 = x1.sub(q);
+            a160 = e1.fma(e1, a160);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a070 = e0.fma(e0, a070);
+            e1 = x1.sub(q);
+            a170 = e1.fma(e1, a170);
+        }
+        if (c < dim) {
+            VectorMask<Float> tail = S.indexInRange(c, dim);
+            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e0 = x0.sub(q);
+            a000 = e0.fma(e0, a000);
+            FloatVector e1 = x1.sub(q);
+            a100 = e1.fma(e1, a100);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a010 = e0.fma(e0, a010);
+            e1 = x1.sub(q);
+            a110 = e1.fma(e1, a110);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a020 = e0.fma(e0, a020);
+            e1 = x1.sub(q);
+            a120 = e1.fma(e1, a120);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a030 = e0.fma(e0, a030);
+            e1 = x1.sub(q);
+            a130 = e1.fma(e1, a130);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a040 = e0.fma(e0, a040);
+            e1 = x1.sub(q);
+            a140 = e1.fma(e1, a140);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a050 = e0.fma(e0, a050);
+            e1 = x1.sub(q);
+            a150 = e1.fma(e1, a150);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a060 = e0.fma(e0, a060);
+            e1 = x1.sub(q);
+            a160 = e1.fma(e1, a160);
+            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e0 = x0.sub(q);
+            a070 = e0.fma(e0, a070);
+            e1 = x1.sub(q);
+            a170 = e1.fma(e1, a170);
+        }
+        float[] acc = s.scratch;
+        a000.intoArray(acc, 0 * L);
+        a010.intoArray(acc, 1 * L);
+        a020.intoArray(acc, 2 * L);
+        a030.intoArray(acc, 3 * L);
+        a040.intoArray(acc, 4 * L);
+        a050.intoArray(acc, 5 * L);
+        a060.intoArray(acc, 6 * L);
+        a070.intoArray(acc, 7 * L);
+        a100.intoArray(acc, 8 * L);
+        a110.intoArray(acc, 9 * L);
+        a120.intoArray(acc, 10 * L);
+        a130.intoArray(acc, 11 * L);
+        a140.intoArray(acc, 12 * L);
+        a150.intoArray(acc, 13 * L);
+        a160.intoArray(acc, 14 * L);
+        a170.intoArray(acc, 15 * L);
+        foldL28(s, norms, 0, local, row, qOff);
+        foldL28(s, norms, 8 * L, local + farRows, row + farRows, qOff);
+    }
+
+    private static void foldL28(Candidates s, MemorySegment norms, int at, int local, int row, int qOff) {
+        float[] acc = s.scratch;
+        FloatVector a0 = FloatVector.fromArray(S, acc, at + 0 * L);
+        FloatVector a1 = FloatVector.fromArray(S, acc, at + 1 * L);
+        FloatVector a2 = FloatVector.fromArray(S, acc, at + 2 * L);
+        FloatVector a3 = FloatVector.fromArray(S, acc, at + 3 * L);
+        FloatVector a4 = FloatVector.fromArray(S, acc, at + 4 * L);
+        FloatVector a5 = FloatVector.fromArray(S, acc, at + 5 * L);
+        FloatVector a6 = FloatVector.fromArray(S, acc, at + 6 * L);
+        FloatVector a7 = FloatVector.fromArray(S, acc, at + 7 * L);
+        IntVector xi = a0.reinterpretAsInts();
+        IntVector yi = a1.reinterpretAsInts();
+        a0 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a2.reinterpretAsInts();
+        yi = a3.reinterpretAsInts();
+        a2 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a4.reinterpretAsInts();
+        yi = a5.reinterpretAsInts();
+        a4 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a6.reinterpretAsInts();
+        yi = a7.reinterpretAsInts();
+        a6 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a0.reinterpretAsInts();
+        yi = a2.reinterpretAsInts();
+        a0 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a4.reinterpretAsInts();
+        yi = a6.reinterpretAsInts();
+        a4 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a0.reinterpretAsInts();
+        yi = a4.reinterpretAsInts();
+        a0 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD3_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
+        if (L / 8 > 8) {
+            a0 = a0.add(a0.rearrange(SWAP8));
+        }
+        if (L / 8 > 4) {
+            a0 = a0.add(a0.rearrange(SWAP4));
+        }
+        if (L / 8 > 2) {
+            a0 = a0.add(a0.rearrange(SWAP2));
+        }
+        if (L / 8 > 1) {
+            a0 = a0.add(a0.rearrange(SWAP1));
+        }
+        a0 = a0.neg();
+        if (!a0.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a0.toArray(), qOff, 8, row);
         }
     }
 }

@@ -148,6 +148,41 @@ class CpuSearchBackendTest {
         }
     }
 
+    /**
+     * The narrow kernels score a chunk's rows in pairs half a chunk apart, so copies in the second
+     * half are seen before lower copies in the first: a key equal to the k-th best must still reach
+     * the heap, which keeps the lower rows.
+     */
+    @Test
+    void tiesAcrossTheHalvesOfAChunkGoToTheLowerRow() {
+        int dim = 384;
+        float[][] data = TestVectors.gaussian(1000, dim, 9);
+        // the backend's chunks are 97 rows: the first is scored as pairs (r, r + 48), so rows 50 to 52
+        // are seen before rows 10 and 20
+        int[] copies = {10, 20, 50, 51, 52, 600};
+        for (int r : copies) {
+            data[r] = data[copies[0]].clone();
+        }
+        try (Arena arena = Arena.ofShared()) {
+            VectorSet set = TestVectors.shards(arena, data, new int[] {1000}, true);
+            for (Metric metric : Metric.values()) {
+                for (int nq : new int[] {1, 2, 5, 8}) {
+                    float[][] qs = new float[nq][];
+                    for (int q = 0; q < nq; q++) {
+                        qs[q] = data[copies[0]].clone();
+                        qs[q][q] += 0.01f * q;
+                    }
+                    for (int k : new int[] {1, 3, 5}) {
+                        SearchResult got = backend.search(set, qs, k, metric);
+                        for (int q = 0; q < nq; q++) {
+                            assertArrayEquals(Arrays.copyOf(copies, k), got.rows()[q], metric + " Q=" + nq + " k=" + k);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** Zero rows score exactly 0 under cosine (norm clamped at 1e-8) and |q| under L2. */
     @Test
     void zeroVectors() {
