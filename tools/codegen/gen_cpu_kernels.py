@@ -30,16 +30,18 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Two shapes, chosen by the number of queries:
  * <ul>
- * <li>"narrow" (up to 16 queries; memory-bound): one row at a time, vectorized along the dimension
- * like a dot-product routine. Each chunk of the row is loaded once and multiplied into every query
- * of the group (1, 4 or 8 queries; 4, 2 or 1 accumulators per query, split by chunk, so there are
- * always 8 independent FMA chains; 2 queries run as a padded group of 4). Rows are read strictly in
- * order: on the development machine (Zen 5, 2 cores, 4 KiB pages) tiles that interleave 2 or 4
- * rows' streams measured 1.3x to 1.6x slower from DRAM than one sequential stream. The 8-query
- * kernel reads its queries from a native segment, not an array: that made it 1.4x faster (and
- * faster than two passes of 4), while the 1-query kernel is faster from an array. The group's
- * accumulators are then folded into one vector by a fixed tree of two-vector shuffles and adds
- * (never reduceLanes).
+ * <li>"narrow" (up to 16 queries; memory-bound): vectorized along the dimension like a dot-product
+ * routine. Each chunk of a row is loaded once and multiplied into every query of the group (4 or 8
+ * queries; 2 or 1 accumulators per query, split by chunk; 1 to 3 queries run as a padded group of
+ * 4). The 4-query kernel scores two rows at once, taken half a range apart: two sequential streams
+ * per core measured at the memory floor from DRAM on the development machine (Zen 5, 2 cores,
+ * 4 KiB pages), where two neighbouring rows read side by side measured 1.5x to 2x slower and one
+ * row at a time 1.1x to 1.3x. The 8-query kernel (compute-heavier) measured best one row at a time,
+ * with its queries in a native segment. Segment offsets are computed in long from the loop index
+ * (an int product widened afterwards kept a bounds check on every query load). A row's
+ * accumulators are folded into one vector by a fixed tree of two-vector shuffles and adds (never
+ * reduceLanes) whose indexes are ints applied to the floats' bits (float index vectors are
+ * converted and range-checked on every use).
  * <li>"gemm" (more queries; compute-bound): vectorized across queries, like a GEMM micro-kernel.
  * The group's queries are transposed ({@code qt[d * QP + j]}); each row value is broadcast and
  * multiplied into @QV@ query vectors, for a tile of @RT@ rows: @RTQV@ accumulators and no cross-lane
@@ -399,9 +401,8 @@ parts = []
 parts.append(gemm_driver("gemmDot", "gemmDot" + str(RT), "gemmDot1", RT))
 parts.append(gemm_driver("gemmL2", "gemmL2" + str(RT), "gemmL21", RT))
 # (queries per group, accumulators per query, queries in a native segment rather than an array,
-# rows per kernel call): measured on Zen 5 with the JDK 25 JIT, see the class comment.
-E = os.environ.get
-NARROW = [(4, int(E("U4", "2")), False, int(E("R4", "2"))), (8, int(E("U8", "1")), E("SEG8", "1") == "1", int(E("R8", "2")))]
+# rows per kernel call): each as measured best on Zen 5 with the JDK 25 JIT (see the class comment).
+NARROW = [(4, 2, False, 2), (8, 1, True, 1)]
 for nq, u, seg, rows in NARROW:
     parts.append(narrow_driver(f"narrowDot{nq}", f"rowDot{nq}", u, seg, rows))
     parts.append(narrow_driver(f"narrowL2{nq}", f"rowL2{nq}", u, seg, rows))

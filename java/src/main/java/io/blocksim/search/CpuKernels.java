@@ -18,16 +18,18 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Two shapes, chosen by the number of queries:
  * <ul>
- * <li>"narrow" (up to 16 queries; memory-bound): one row at a time, vectorized along the dimension
- * like a dot-product routine. Each chunk of the row is loaded once and multiplied into every query
- * of the group (1, 4 or 8 queries; 4, 2 or 1 accumulators per query, split by chunk, so there are
- * always 8 independent FMA chains; 2 queries run as a padded group of 4). Rows are read strictly in
- * order: on the development machine (Zen 5, 2 cores, 4 KiB pages) tiles that interleave 2 or 4
- * rows' streams measured 1.3x to 1.6x slower from DRAM than one sequential stream. The 8-query
- * kernel reads its queries from a native segment, not an array: that made it 1.4x faster (and
- * faster than two passes of 4), while the 1-query kernel is faster from an array. The group's
- * accumulators are then folded into one vector by a fixed tree of two-vector shuffles and adds
- * (never reduceLanes).
+ * <li>"narrow" (up to 16 queries; memory-bound): vectorized along the dimension like a dot-product
+ * routine. Each chunk of a row is loaded once and multiplied into every query of the group (4 or 8
+ * queries; 2 or 1 accumulators per query, split by chunk; 1 to 3 queries run as a padded group of
+ * 4). The 4-query kernel scores two rows at once, taken half a range apart: two sequential streams
+ * per core measured at the memory floor from DRAM on the development machine (Zen 5, 2 cores,
+ * 4 KiB pages), where two neighbouring rows read side by side measured 1.5x to 2x slower and one
+ * row at a time 1.1x to 1.3x. The 8-query kernel (compute-heavier) measured best one row at a time,
+ * with its queries in a native segment. Segment offsets are computed in long from the loop index
+ * (an int product widened afterwards kept a bounds check on every query load). A row's
+ * accumulators are folded into one vector by a fixed tree of two-vector shuffles and adds (never
+ * reduceLanes) whose indexes are ints applied to the floats' bits (float index vectors are
+ * converted and range-checked on every use).
  * <li>"gemm" (more queries; compute-bound): vectorized across queries, like a GEMM micro-kernel.
  * The group's queries are transposed ({@code qt[d * QP + j]}); each row value is broadcast and
  * multiplied into 4 query vectors, for a tile of 6 rows: 24 accumulators and no cross-lane
@@ -240,22 +242,13 @@ final class CpuKernels {
     static void narrowDot8(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
             MemorySegment q, int qOff) {
         long rb = (long) dim * Float.BYTES;
-        int half = (r1 - r0) / 2;
-        long far = half * rb;
-        boolean odd = ((r1 - r0) & 1) != 0;
         if (dim % (1 * L) == 0) {
-            for (int r = r0; r < r0 + half; r++) {
-                rowDot8x2Exact(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
-            }
-            if (odd) {
-                rowDot8Exact(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
+            for (int r = r0; r < r1; r++) {
+                rowDot8Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
             }
         } else {
-            for (int r = r0; r < r0 + half; r++) {
-                rowDot8x2(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
-            }
-            if (odd) {
-                rowDot8(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
+            for (int r = r0; r < r1; r++) {
+                rowDot8(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
             }
         }
     }
@@ -263,22 +256,13 @@ final class CpuKernels {
     static void narrowL28(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
             MemorySegment q, int qOff) {
         long rb = (long) dim * Float.BYTES;
-        int half = (r1 - r0) / 2;
-        long far = half * rb;
-        boolean odd = ((r1 - r0) & 1) != 0;
         if (dim % (1 * L) == 0) {
-            for (int r = r0; r < r0 + half; r++) {
-                rowL28x2Exact(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
-            }
-            if (odd) {
-                rowL28Exact(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
+            for (int r = r0; r < r1; r++) {
+                rowL28Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
             }
         } else {
-            for (int r = r0; r < r0 + half; r++) {
-                rowL28x2(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
-            }
-            if (odd) {
-                rowL28(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
+            for (int r = r0; r < r1; r++) {
+                rowL28(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
             }
         }
     }
@@ -1299,73 +1283,6 @@ final class CpuKernels {
         }
     }
 
-    private static void rowDot8x2Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
-            int dim, MemorySegment qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S);
-        FloatVector a040 = FloatVector.zero(S);
-        FloatVector a050 = FloatVector.zero(S);
-        FloatVector a060 = FloatVector.zero(S);
-        FloatVector a070 = FloatVector.zero(S);
-        FloatVector a100 = FloatVector.zero(S);
-        FloatVector a110 = FloatVector.zero(S);
-        FloatVector a120 = FloatVector.zero(S);
-        FloatVector a130 = FloatVector.zero(S);
-        FloatVector a140 = FloatVector.zero(S);
-        FloatVector a150 = FloatVector.zero(S);
-        FloatVector a160 = FloatVector.zero(S);
-        FloatVector a170 = FloatVector.zero(S);
-        for (int c = 0; c < dim; c += 1 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
-            a000 = x0.fma(q, a000);
-            a100 = x1.fma(q, a100);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a010 = x0.fma(q, a010);
-            a110 = x1.fma(q, a110);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a020 = x0.fma(q, a020);
-            a120 = x1.fma(q, a120);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a030 = x0.fma(q, a030);
-            a130 = x1.fma(q, a130);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a040 = x0.fma(q, a040);
-            a140 = x1.fma(q, a140);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a050 = x0.fma(q, a050);
-            a150 = x1.fma(q, a150);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a060 = x0.fma(q, a060);
-            a160 = x1.fma(q, a160);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a070 = x0.fma(q, a070);
-            a170 = x1.fma(q, a170);
-        }
-        float[] acc = s.scratch;
-        a000.intoArray(acc, 0 * L);
-        a010.intoArray(acc, 1 * L);
-        a020.intoArray(acc, 2 * L);
-        a030.intoArray(acc, 3 * L);
-        a040.intoArray(acc, 4 * L);
-        a050.intoArray(acc, 5 * L);
-        a060.intoArray(acc, 6 * L);
-        a070.intoArray(acc, 7 * L);
-        a100.intoArray(acc, 8 * L);
-        a110.intoArray(acc, 9 * L);
-        a120.intoArray(acc, 10 * L);
-        a130.intoArray(acc, 11 * L);
-        a140.intoArray(acc, 12 * L);
-        a150.intoArray(acc, 13 * L);
-        a160.intoArray(acc, 14 * L);
-        a170.intoArray(acc, 15 * L);
-        foldDot8(s, norms, 0, local, row, qOff);
-        foldDot8(s, norms, 8 * L, local + farRows, row + farRows, qOff);
-    }
-
     private static void rowDot8(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, MemorySegment qd, int qOff) {
         FloatVector a000 = FloatVector.zero(S);
@@ -1461,191 +1378,6 @@ final class CpuKernels {
         }
     }
 
-    private static void rowDot8x2(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
-            int dim, MemorySegment qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S);
-        FloatVector a040 = FloatVector.zero(S);
-        FloatVector a050 = FloatVector.zero(S);
-        FloatVector a060 = FloatVector.zero(S);
-        FloatVector a070 = FloatVector.zero(S);
-        FloatVector a100 = FloatVector.zero(S);
-        FloatVector a110 = FloatVector.zero(S);
-        FloatVector a120 = FloatVector.zero(S);
-        FloatVector a130 = FloatVector.zero(S);
-        FloatVector a140 = FloatVector.zero(S);
-        FloatVector a150 = FloatVector.zero(S);
-        FloatVector a160 = FloatVector.zero(S);
-        FloatVector a170 = FloatVector.zero(S);
-        int full = S.loopBound(dim);
-        int upper = full - full % (1 * L);
-        int c = 0;
-        for (; c < upper; c += 1 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
-            a000 = x0.fma(q, a000);
-            a100 = x1.fma(q, a100);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a010 = x0.fma(q, a010);
-            a110 = x1.fma(q, a110);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a020 = x0.fma(q, a020);
-            a120 = x1.fma(q, a120);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a030 = x0.fma(q, a030);
-            a130 = x1.fma(q, a130);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a040 = x0.fma(q, a040);
-            a140 = x1.fma(q, a140);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a050 = x0.fma(q, a050);
-            a150 = x1.fma(q, a150);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a060 = x0.fma(q, a060);
-            a160 = x1.fma(q, a160);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a070 = x0.fma(q, a070);
-            a170 = x1.fma(q, a170);
-        }
-        // leftover whole chunks, then the partial one, all into the first accumulators
-        for (; c < full; c += L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
-            a000 = x0.fma(q, a000);
-            a100 = x1.fma(q, a100);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a010 = x0.fma(q, a010);
-            a110 = x1.fma(q, a110);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a020 = x0.fma(q, a020);
-            a120 = x1.fma(q, a120);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a030 = x0.fma(q, a030);
-            a130 = x1.fma(q, a130);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a040 = x0.fma(q, a040);
-            a140 = x1.fma(q, a140);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a050 = x0.fma(q, a050);
-            a150 = x1.fma(q, a150);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a060 = x0.fma(q, a060);
-            a160 = x1.fma(q, a160);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a070 = x0.fma(q, a070);
-            a170 = x1.fma(q, a170);
-        }
-        if (c < dim) {
-            VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
-            a000 = x0.fma(q, a000);
-            a100 = x1.fma(q, a100);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a010 = x0.fma(q, a010);
-            a110 = x1.fma(q, a110);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a020 = x0.fma(q, a020);
-            a120 = x1.fma(q, a120);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a030 = x0.fma(q, a030);
-            a130 = x1.fma(q, a130);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a040 = x0.fma(q, a040);
-            a140 = x1.fma(q, a140);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a050 = x0.fma(q, a050);
-            a150 = x1.fma(q, a150);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a060 = x0.fma(q, a060);
-            a160 = x1.fma(q, a160);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a070 = x0.fma(q, a070);
-            a170 = x1.fma(q, a170);
-        }
-        float[] acc = s.scratch;
-        a000.intoArray(acc, 0 * L);
-        a010.intoArray(acc, 1 * L);
-        a020.intoArray(acc, 2 * L);
-        a030.intoArray(acc, 3 * L);
-        a040.intoArray(acc, 4 * L);
-        a050.intoArray(acc, 5 * L);
-        a060.intoArray(acc, 6 * L);
-        a070.intoArray(acc, 7 * L);
-        a100.intoArray(acc, 8 * L);
-        a110.intoArray(acc, 9 * L);
-        a120.intoArray(acc, 10 * L);
-        a130.intoArray(acc, 11 * L);
-        a140.intoArray(acc, 12 * L);
-        a150.intoArray(acc, 13 * L);
-        a160.intoArray(acc, 14 * L);
-        a170.intoArray(acc, 15 * L);
-        foldDot8(s, norms, 0, local, row, qOff);
-        foldDot8(s, norms, 8 * L, local + farRows, row + farRows, qOff);
-    }
-
-    private static void foldDot8(Candidates s, MemorySegment norms, int at, int local, int row, int qOff) {
-        float[] acc = s.scratch;
-        FloatVector a0 = FloatVector.fromArray(S, acc, at + 0 * L);
-        FloatVector a1 = FloatVector.fromArray(S, acc, at + 1 * L);
-        FloatVector a2 = FloatVector.fromArray(S, acc, at + 2 * L);
-        FloatVector a3 = FloatVector.fromArray(S, acc, at + 3 * L);
-        FloatVector a4 = FloatVector.fromArray(S, acc, at + 4 * L);
-        FloatVector a5 = FloatVector.fromArray(S, acc, at + 5 * L);
-        FloatVector a6 = FloatVector.fromArray(S, acc, at + 6 * L);
-        FloatVector a7 = FloatVector.fromArray(S, acc, at + 7 * L);
-        IntVector xi = a0.reinterpretAsInts();
-        IntVector yi = a1.reinterpretAsInts();
-        a0 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a2.reinterpretAsInts();
-        yi = a3.reinterpretAsInts();
-        a2 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a4.reinterpretAsInts();
-        yi = a5.reinterpretAsInts();
-        a4 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a6.reinterpretAsInts();
-        yi = a7.reinterpretAsInts();
-        a6 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a0.reinterpretAsInts();
-        yi = a2.reinterpretAsInts();
-        a0 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a4.reinterpretAsInts();
-        yi = a6.reinterpretAsInts();
-        a4 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a0.reinterpretAsInts();
-        yi = a4.reinterpretAsInts();
-        a0 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD3_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
-        if (L / 8 > 8) {
-            a0 = a0.add(a0.rearrange(SWAP8));
-        }
-        if (L / 8 > 4) {
-            a0 = a0.add(a0.rearrange(SWAP4));
-        }
-        if (L / 8 > 2) {
-            a0 = a0.add(a0.rearrange(SWAP2));
-        }
-        if (L / 8 > 1) {
-            a0 = a0.add(a0.rearrange(SWAP1));
-        }
-        a0 = a0.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a0.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
-            s.offerGroups(a0.toArray(), qOff, 8, row);
-        }
-    }
-
     private static void rowL28Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, MemorySegment qd, int qOff) {
         FloatVector a000 = FloatVector.zero(S);
@@ -1728,89 +1460,6 @@ final class CpuKernels {
         if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
             s.offerGroups(a000.toArray(), qOff, 8, row);
         }
-    }
-
-    private static void rowL28x2Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
-            int dim, MemorySegment qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S);
-        FloatVector a040 = FloatVector.zero(S);
-        FloatVector a050 = FloatVector.zero(S);
-        FloatVector a060 = FloatVector.zero(S);
-        FloatVector a070 = FloatVector.zero(S);
-        FloatVector a100 = FloatVector.zero(S);
-        FloatVector a110 = FloatVector.zero(S);
-        FloatVector a120 = FloatVector.zero(S);
-        FloatVector a130 = FloatVector.zero(S);
-        FloatVector a140 = FloatVector.zero(S);
-        FloatVector a150 = FloatVector.zero(S);
-        FloatVector a160 = FloatVector.zero(S);
-        FloatVector a170 = FloatVector.zero(S);
-        for (int c = 0; c < dim; c += 1 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            FloatVector e1 = x1.sub(q);
-            a100 = e1.fma(e1, a100);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            e1 = x1.sub(q);
-            a110 = e1.fma(e1, a110);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            e1 = x1.sub(q);
-            a120 = e1.fma(e1, a120);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            e1 = x1.sub(q);
-            a130 = e1.fma(e1, a130);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a040 = e0.fma(e0, a040);
-            e1 = x1.sub(q);
-            a140 = e1.fma(e1, a140);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a050 = e0.fma(e0, a050);
-            e1 = x1.sub(q);
-            a150 = e1.fma(e1, a150);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a060 = e0.fma(e0, a060);
-            e1 = x1.sub(q);
-            a160 = e1.fma(e1, a160);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a070 = e0.fma(e0, a070);
-            e1 = x1.sub(q);
-            a170 = e1.fma(e1, a170);
-        }
-        float[] acc = s.scratch;
-        a000.intoArray(acc, 0 * L);
-        a010.intoArray(acc, 1 * L);
-        a020.intoArray(acc, 2 * L);
-        a030.intoArray(acc, 3 * L);
-        a040.intoArray(acc, 4 * L);
-        a050.intoArray(acc, 5 * L);
-        a060.intoArray(acc, 6 * L);
-        a070.intoArray(acc, 7 * L);
-        a100.intoArray(acc, 8 * L);
-        a110.intoArray(acc, 9 * L);
-        a120.intoArray(acc, 10 * L);
-        a130.intoArray(acc, 11 * L);
-        a140.intoArray(acc, 12 * L);
-        a150.intoArray(acc, 13 * L);
-        a160.intoArray(acc, 14 * L);
-        a170.intoArray(acc, 15 * L);
-        foldL28(s, norms, 0, local, row, qOff);
-        foldL28(s, norms, 8 * L, local + farRows, row + farRows, qOff);
     }
 
     private static void rowL28(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
@@ -1953,239 +1602,6 @@ final class CpuKernels {
         a000 = a000.neg();
         if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
             s.offerGroups(a000.toArray(), qOff, 8, row);
-        }
-    }
-
-    private static void rowL28x2(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
-            int dim, MemorySegment qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S);
-        FloatVector a040 = FloatVector.zero(S);
-        FloatVector a050 = FloatVector.zero(S);
-        FloatVector a060 = FloatVector.zero(S);
-        FloatVector a070 = FloatVector.zero(S);
-        FloatVector a100 = FloatVector.zero(S);
-        FloatVector a110 = FloatVector.zero(S);
-        FloatVector a120 = FloatVector.zero(S);
-        FloatVector a130 = FloatVector.zero(S);
-        FloatVector a140 = FloatVector.zero(S);
-        FloatVector a150 = FloatVector.zero(S);
-        FloatVector a160 = FloatVector.zero(S);
-        FloatVector a170 = FloatVector.zero(S);
-        int full = S.loopBound(dim);
-        int upper = full - full % (1 * L);
-        int c = 0;
-        for (; c < upper; c += 1 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            FloatVector e1 = x1.sub(q);
-            a100 = e1.fma(e1, a100);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            e1 = x1.sub(q);
-            a110 = e1.fma(e1, a110);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            e1 = x1.sub(q);
-            a120 = e1.fma(e1, a120);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            e1 = x1.sub(q);
-            a130 = e1.fma(e1, a130);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a040 = e0.fma(e0, a040);
-            e1 = x1.sub(q);
-            a140 = e1.fma(e1, a140);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a050 = e0.fma(e0, a050);
-            e1 = x1.sub(q);
-            a150 = e1.fma(e1, a150);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a060 = e0.fma(e0, a060);
-            e1 = x1.sub(q);
-            a160 = e1.fma(e1, a160);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a070 = e0.fma(e0, a070);
-            e1 = x1.sub(q);
-            a170 = e1.fma(e1, a170);
-        }
-        // leftover whole chunks, then the partial one, all into the first accumulators
-        for (; c < full; c += L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            FloatVector e1 = x1.sub(q);
-            a100 = e1.fma(e1, a100);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            e1 = x1.sub(q);
-            a110 = e1.fma(e1, a110);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            e1 = x1.sub(q);
-            a120 = e1.fma(e1, a120);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            e1 = x1.sub(q);
-            a130 = e1.fma(e1, a130);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a040 = e0.fma(e0, a040);
-            e1 = x1.sub(q);
-            a140 = e1.fma(e1, a140);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a050 = e0.fma(e0, a050);
-            e1 = x1.sub(q);
-            a150 = e1.fma(e1, a150);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a060 = e0.fma(e0, a060);
-            e1 = x1.sub(q);
-            a160 = e1.fma(e1, a160);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a070 = e0.fma(e0, a070);
-            e1 = x1.sub(q);
-            a170 = e1.fma(e1, a170);
-        }
-        if (c < dim) {
-            VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            FloatVector e1 = x1.sub(q);
-            a100 = e1.fma(e1, a100);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            e1 = x1.sub(q);
-            a110 = e1.fma(e1, a110);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            e1 = x1.sub(q);
-            a120 = e1.fma(e1, a120);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            e1 = x1.sub(q);
-            a130 = e1.fma(e1, a130);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a040 = e0.fma(e0, a040);
-            e1 = x1.sub(q);
-            a140 = e1.fma(e1, a140);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a050 = e0.fma(e0, a050);
-            e1 = x1.sub(q);
-            a150 = e1.fma(e1, a150);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a060 = e0.fma(e0, a060);
-            e1 = x1.sub(q);
-            a160 = e1.fma(e1, a160);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a070 = e0.fma(e0, a070);
-            e1 = x1.sub(q);
-            a170 = e1.fma(e1, a170);
-        }
-        float[] acc = s.scratch;
-        a000.intoArray(acc, 0 * L);
-        a010.intoArray(acc, 1 * L);
-        a020.intoArray(acc, 2 * L);
-        a030.intoArray(acc, 3 * L);
-        a040.intoArray(acc, 4 * L);
-        a050.intoArray(acc, 5 * L);
-        a060.intoArray(acc, 6 * L);
-        a070.intoArray(acc, 7 * L);
-        a100.intoArray(acc, 8 * L);
-        a110.intoArray(acc, 9 * L);
-        a120.intoArray(acc, 10 * L);
-        a130.intoArray(acc, 11 * L);
-        a140.intoArray(acc, 12 * L);
-        a150.intoArray(acc, 13 * L);
-        a160.intoArray(acc, 14 * L);
-        a170.intoArray(acc, 15 * L);
-        foldL28(s, norms, 0, local, row, qOff);
-        foldL28(s, norms, 8 * L, local + farRows, row + farRows, qOff);
-    }
-
-    private static void foldL28(Candidates s, MemorySegment norms, int at, int local, int row, int qOff) {
-        float[] acc = s.scratch;
-        FloatVector a0 = FloatVector.fromArray(S, acc, at + 0 * L);
-        FloatVector a1 = FloatVector.fromArray(S, acc, at + 1 * L);
-        FloatVector a2 = FloatVector.fromArray(S, acc, at + 2 * L);
-        FloatVector a3 = FloatVector.fromArray(S, acc, at + 3 * L);
-        FloatVector a4 = FloatVector.fromArray(S, acc, at + 4 * L);
-        FloatVector a5 = FloatVector.fromArray(S, acc, at + 5 * L);
-        FloatVector a6 = FloatVector.fromArray(S, acc, at + 6 * L);
-        FloatVector a7 = FloatVector.fromArray(S, acc, at + 7 * L);
-        IntVector xi = a0.reinterpretAsInts();
-        IntVector yi = a1.reinterpretAsInts();
-        a0 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a2.reinterpretAsInts();
-        yi = a3.reinterpretAsInts();
-        a2 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a4.reinterpretAsInts();
-        yi = a5.reinterpretAsInts();
-        a4 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a6.reinterpretAsInts();
-        yi = a7.reinterpretAsInts();
-        a6 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a0.reinterpretAsInts();
-        yi = a2.reinterpretAsInts();
-        a0 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a4.reinterpretAsInts();
-        yi = a6.reinterpretAsInts();
-        a4 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a0.reinterpretAsInts();
-        yi = a4.reinterpretAsInts();
-        a0 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD3_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
-        if (L / 8 > 8) {
-            a0 = a0.add(a0.rearrange(SWAP8));
-        }
-        if (L / 8 > 4) {
-            a0 = a0.add(a0.rearrange(SWAP4));
-        }
-        if (L / 8 > 2) {
-            a0 = a0.add(a0.rearrange(SWAP2));
-        }
-        if (L / 8 > 1) {
-            a0 = a0.add(a0.rearrange(SWAP1));
-        }
-        a0 = a0.neg();
-        if (!a0.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
-            s.offerGroups(a0.toArray(), qOff, 8, row);
         }
     }
 }
