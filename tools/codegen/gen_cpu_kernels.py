@@ -30,18 +30,19 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Two shapes, chosen by the number of queries:
  * <ul>
- * <li>"narrow" (up to 16 queries; memory-bound): vectorized along the dimension like a dot-product
- * routine. Each chunk of a row is loaded once and multiplied into every query of the group (4 or 8
- * queries; 2 or 1 accumulators per query, split by chunk; 1 to 3 queries run as a padded group of
- * 4). The 4-query kernel scores two rows at once, taken half a range apart: two sequential streams
- * per core measured at the memory floor from DRAM on the development machine (Zen 5, 2 cores,
- * 4 KiB pages), where two neighbouring rows read side by side measured 1.5x to 2x slower and one
- * row at a time 1.1x to 1.3x. The 8-query kernel (compute-heavier) measured best one row at a time,
- * with its queries in a native segment. Segment offsets are computed in long from the loop index
- * (an int product widened afterwards kept a bounds check on every query load). A row's
- * accumulators are folded into one vector by a fixed tree of two-vector shuffles and adds (never
- * reduceLanes) whose indexes are ints applied to the floats' bits (float index vectors are
- * converted and range-checked on every use).
+ * <li>"narrow" (up to 16 queries; memory-bound): one row at a time, vectorized along the dimension
+ * like a dot-product routine. Each chunk of the row is loaded once and multiplied into every query
+ * of the group (1, 4 or 8 queries; 4, 2 or 1 accumulators per query, split by chunk, so there are
+ * always 8 independent FMA chains; 2 queries run as a padded group of 4). Rows are read one at a
+ * time, in order. On the development machine (Zen 5, 2 cores, 4 KiB pages) a 4-query kernel that
+ * scored two rows half a range apart (two streams per core) ran at the floor while the memory was
+ * busy but 1.34x when it was quiet (one row at a time: 1.26x), and two neighbouring rows side by
+ * side measured 1.5x to 2x slower. The 8-query kernel reads its queries from a native segment, at
+ * offsets computed in long from the loop index (an int product widened afterwards kept a bounds
+ * check on every query load); the 1-query kernel is faster from an array. A row's accumulators are
+ * folded into one vector by a fixed tree of two-vector shuffles and adds (never reduceLanes) whose
+ * indexes are ints applied to the floats' bits: float index vectors are converted and
+ * range-checked on every use, which had made the 8-query fold cost as much as the row's FMAs.
  * <li>"gemm" (more queries; compute-bound): vectorized across queries, like a GEMM micro-kernel.
  * The group's queries are transposed ({@code qt[d * QP + j]}); each row value is broadcast and
  * multiplied into @QV@ query vectors, for a tile of @RT@ rows: @RTQV@ accumulators and no cross-lane
@@ -73,9 +74,8 @@ final class CpuKernels {
     private static final ValueLayout.OfFloat LE_FLOAT = Norms.LE_FLOAT;
 
     // The narrow kernels' fold: level n pairs vectors that each hold 2^(n-1) parts and yields
-    // vectors of 2^n parts (L / 2^n lanes each), adding the two halves of every input part. The
-    // indexes are ints applied to the floats' bits: a float index vector is converted and
-    // range-checked on every use, which made the fold cost as much as the row's FMAs.
+    // vectors of 2^n parts (L / 2^n lanes each), adding the two halves of every input part (int
+    // indexes applied to the floats' bits; see the class comment).
     private static final IntVector FOLD1_LO = foldIndexes(1, false);
     private static final IntVector FOLD1_HI = foldIndexes(1, true);
     private static final IntVector FOLD2_LO = foldIndexes(2, false);
@@ -229,7 +229,7 @@ def qload(seg, off, nq, j):
 
 def fold_select(a, nq, l2, names, local, row):
     """Folds one row's nq accumulators (names) into one vector, then hands the keys that could
-    enter a query's top-k to the heap. Lines go through a; xi/yi are IntVector temporaries."""
+    enter a query's top-k to the heap."""
     level = 1
     first = True
     while len(names) > 1:
@@ -260,55 +260,24 @@ def fold_select(a, nq, l2, names, local, row):
     a("        }")
 
 
-def fold_method(l2, nq):
-    """The fold and selection of the two-row kernels, reading one row's accumulators from the scratch
-    array (two rows' folds inline would make the kernel too large for C1)."""
+def narrow(name, l2, nq, u, exact, seg):
+    """One row against nq queries, u accumulators per query (split by chunk) so the FMA chains hide
+    latency. exact: dim is a multiple of u*L (no leftover or partial chunks)."""
     out = []
     a = out.append
-    a(f"    private static void fold{'L2' if l2 else 'Dot'}{nq}(Candidates s, MemorySegment norms, int at, int local, int row, int qOff) {{")
-    a("        float[] acc = s.scratch;")
-    for j in range(nq):
-        a(f"        FloatVector a{j} = FloatVector.fromArray(S, acc, at + {j} * L);")
-    fold_select(a, nq, l2, [f"a{j}" for j in range(nq)], "local", "row")
-    a("    }")
-    return "\n".join(out)
-
-
-def narrow(name, l2, nq, u, exact, seg, rows=1):
-    """rows rows (1, or 2 that lie far apart) against nq queries, u accumulators per query and row
-    (split by chunk) so the FMA chains hide latency; each query vector loaded serves both rows.
-    exact: dim is a multiple of u*L (no leftover or partial chunks). A row's score gets the same
-    operations in the same order whichever kernel scores it."""
-    out = []
-    a = out.append
-    far = ", long far, int farRows" if rows > 1 else ""
-    a(f"    private static void {name}(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row{far},")
+    a(f"    private static void {name}(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,")
     a(f"            int dim, {'MemorySegment' if seg else 'float[]'} qd, int qOff) {{")
-    for r in range(rows):
-        for j in range(nq):
-            a("        " + " ".join(f"FloatVector a{r}{j}{k} = FloatVector.zero(S);" for k in range(u)))
-    declared = set()
-    def decl(n):
-        if n in declared:
-            return n
-        declared.add(n)
-        return "FloatVector " + n
-    def step(ind, masked, acc, off):
+    for j in range(nq):
+        a("        " + " ".join(f"FloatVector a{j}{k} = FloatVector.zero(S);" for k in range(u)))
+    def step(ind, masked, first, acc, off):
         m = ", tail" if masked else ""
-        for r in range(rows):
-            base = "o" if r == 0 else "o + far"
-            a(f"{ind}{decl('x' + str(r))} = FloatVector.fromMemorySegment(S, v, {base} + (long) ({off}) * Float.BYTES, ByteOrder.LITTLE_ENDIAN{m});")
+        a(f"{ind}{'FloatVector ' if first else ''}x = FloatVector.fromMemorySegment(S, v, o + (long) ({off}) * Float.BYTES, ByteOrder.LITTLE_ENDIAN{m});")
         for j in range(nq):
-            if rows == 1 and not l2:
-                a(f"{ind}a0{j}{acc} = x0.fma({qload(seg, off, nq, j)}, a0{j}{acc});")
-                continue
-            a(f"{ind}{decl('q')} = {qload(seg, off, nq, j)};")
-            for r in range(rows):
-                if l2:
-                    a(f"{ind}{decl('e' + str(r))} = x{r}.sub(q);")
-                    a(f"{ind}a{r}{j}{acc} = e{r}.fma(e{r}, a{r}{j}{acc});")
-                else:
-                    a(f"{ind}a{r}{j}{acc} = x{r}.fma(q, a{r}{j}{acc});")
+            if l2:
+                a(f"{ind}{'FloatVector ' if (first and j == 0) else ''}e = x.sub({qload(seg, off, nq, j)});")
+                a(f"{ind}a{j}{acc} = e.fma(e, a{j}{acc});")
+            else:
+                a(f"{ind}a{j}{acc} = x.fma({qload(seg, off, nq, j)}, a{j}{acc});")
     if exact:
         a(f"        for (int c = 0; c < dim; c += {u} * L) {{")
     else:
@@ -317,38 +286,26 @@ def narrow(name, l2, nq, u, exact, seg, rows=1):
         a("        int c = 0;")
         a(f"        for (; c < upper; c += {u} * L) {{")
     for k in range(u):
-        step("            ", False, k, f"c + {k} * L" if k else "c")
+        step("            ", False, k == 0, k, f"c + {k} * L" if k else "c")
     a("        }")
     if not exact:
         a("        // leftover whole chunks, then the partial one, all into the first accumulators")
         a("        for (; c < full; c += L) {")
-        declared.clear()
-        step("            ", False, 0, "c")
+        step("            ", False, True, 0, "c")
         a("        }")
         a("        if (c < dim) {")
         a("            VectorMask<Float> tail = S.indexInRange(c, dim);")
-        declared.clear()
-        step("            ", True, 0, "c")
+        step("            ", True, True, 0, "c")
         a("        }")
-    for r in range(rows):
-        for j in range(nq):
-            accs = [f"a{r}{j}{k}" for k in range(u)]
-            while len(accs) > 1:
-                nxt = []
-                for i in range(0, len(accs), 2):
-                    a(f"        {accs[i]} = {accs[i]}.add({accs[i+1]});")
-                    nxt.append(accs[i])
-                accs = nxt
-    if rows == 1:
-        fold_select(a, nq, l2, [f"a0{j}0" for j in range(nq)], "local", "row")
-    else:
-        a("        float[] acc = s.scratch;")
-        for r in range(rows):
-            for j in range(nq):
-                a(f"        a{r}{j}0.intoArray(acc, {r * nq + j} * L);")
-        fn = f"fold{'L2' if l2 else 'Dot'}{nq}"
-        a(f"        {fn}(s, norms, 0, local, row, qOff);")
-        a(f"        {fn}(s, norms, {nq} * L, local + farRows, row + farRows, qOff);")
+    for j in range(nq):
+        accs = [f"a{j}{k}" for k in range(u)]
+        while len(accs) > 1:
+            nxt = []
+            for i in range(0, len(accs), 2):
+                a(f"        {accs[i]} = {accs[i]}.add({accs[i+1]});")
+                nxt.append(accs[i])
+            accs = nxt
+    fold_select(a, nq, l2, [f"a{j}0" for j in range(nq)], "local", "row")
     a("    }")
     return "\n".join(out)
 
@@ -366,60 +323,39 @@ def gemm_driver(name, tile, tail, rows):
         }}
     }}"""
 
-def narrow_driver(name, kern, u, seg, rows):
-    """Pairs of rows half a range apart (two sequential streams), then the odd row left over; the
-    exact kernels when dim is a multiple of u*L."""
-    qt = 'MemorySegment' if seg else 'float[]'
-    def loops(suffix):
-        if rows == 1:
-            return f"""            for (int r = r0; r < r1; r++) {{
-                {kern}{suffix}(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
-            }}"""
-        return f"""            for (int r = r0; r < r0 + half; r++) {{
-                {kern}x2{suffix}(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
-            }}
-            if (odd) {{
-                {kern}{suffix}(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
-            }}"""
-    pair = ""
-    if rows > 1:
-        pair = """        int half = (r1 - r0) / 2;
-        long far = half * rb;
-        boolean odd = ((r1 - r0) & 1) != 0;
-"""
+def narrow_driver(name, kern, u, seg):
     return f"""    static void {name}(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
-            {qt} q, int qOff) {{
+            {'MemorySegment' if seg else 'float[]'} q, int qOff) {{
         long rb = (long) dim * Float.BYTES;
-{pair}        if (dim % ({u} * L) == 0) {{
-{loops("Exact")}
+        if (dim % ({u} * L) == 0) {{
+            for (int r = r0; r < r1; r++) {{
+                {kern}Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            }}
         }} else {{
-{loops("")}
+            for (int r = r0; r < r1; r++) {{
+                {kern}(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            }}
         }}
     }}"""
 
 parts = []
 parts.append(gemm_driver("gemmDot", "gemmDot" + str(RT), "gemmDot1", RT))
 parts.append(gemm_driver("gemmL2", "gemmL2" + str(RT), "gemmL21", RT))
-# (queries per group, accumulators per query, queries in a native segment rather than an array,
-# rows per kernel call): each as measured best on Zen 5 with the JDK 25 JIT (see the class comment).
-NARROW = [(4, 2, False, 2), (8, 1, True, 1)]
-for nq, u, seg, rows in NARROW:
-    parts.append(narrow_driver(f"narrowDot{nq}", f"rowDot{nq}", u, seg, rows))
-    parts.append(narrow_driver(f"narrowL2{nq}", f"rowL2{nq}", u, seg, rows))
+# (queries per group, accumulators per query, queries in a native segment rather than an array):
+# each as measured best on Zen 5 with the JDK 25 JIT (see the class comment).
+NARROW = [(1, 4, False), (4, 2, False), (8, 1, True)]
+for nq, u, seg in NARROW:
+    parts.append(narrow_driver(f"narrowDot{nq}", f"rowDot{nq}", u, seg))
+    parts.append(narrow_driver(f"narrowL2{nq}", f"rowL2{nq}", u, seg))
 parts.append(gemm("gemmDot" + str(RT), False, RT))
 parts.append(gemm("gemmDot1", False, 1))
 parts.append(gemm("gemmL2" + str(RT), True, RT))
 parts.append(gemm("gemmL21", True, 1))
-for nq, u, seg, rows in NARROW:
+for nq, u, seg in NARROW:
     for l2 in (False, True):
         kern = f"row{'L2' if l2 else 'Dot'}{nq}"
-        for exact in (True, False):
-            suffix = "Exact" if exact else ""
-            parts.append(narrow(kern + suffix, l2, nq, u, exact, seg))
-            if rows > 1:
-                parts.append(narrow(f"{kern}x2{suffix}", l2, nq, u, exact, seg, rows))
-        if rows > 1:
-            parts.append(fold_method(l2, nq))
+        parts.append(narrow(kern + "Exact", l2, nq, u, True, seg))
+        parts.append(narrow(kern, l2, nq, u, False, seg))
 
 header = HEADER.replace('@RT@', str(RT)).replace('@QV@', str(QV)).replace('@RTQV@', str(RT*QV))
 src = header + "\n\n".join(parts) + "\n}\n"

@@ -5,8 +5,8 @@ import java.util.Arrays;
 /**
  * One worker's per-query top-k, fed by the kernels. {@link #threshold} mirrors each heap's worst key
  * so the kernels can reject a score with one compare; only scores that pass reach the heap. A score
- * equal to the threshold passes and the heap settles the tie by row (lower wins): the narrow kernels
- * visit a range's rows in two interleaved halves, so rows do not arrive in increasing order.
+ * equal to the threshold passes and the heap settles the tie by row (lower wins), so the kernels
+ * may visit rows in any order.
  */
 final class Candidates {
     private final TopK[] heaps;

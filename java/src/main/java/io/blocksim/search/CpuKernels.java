@@ -18,18 +18,19 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Two shapes, chosen by the number of queries:
  * <ul>
- * <li>"narrow" (up to 16 queries; memory-bound): vectorized along the dimension like a dot-product
- * routine. Each chunk of a row is loaded once and multiplied into every query of the group (4 or 8
- * queries; 2 or 1 accumulators per query, split by chunk; 1 to 3 queries run as a padded group of
- * 4). The 4-query kernel scores two rows at once, taken half a range apart: two sequential streams
- * per core measured at the memory floor from DRAM on the development machine (Zen 5, 2 cores,
- * 4 KiB pages), where two neighbouring rows read side by side measured 1.5x to 2x slower and one
- * row at a time 1.1x to 1.3x. The 8-query kernel (compute-heavier) measured best one row at a time,
- * with its queries in a native segment. Segment offsets are computed in long from the loop index
- * (an int product widened afterwards kept a bounds check on every query load). A row's
- * accumulators are folded into one vector by a fixed tree of two-vector shuffles and adds (never
- * reduceLanes) whose indexes are ints applied to the floats' bits (float index vectors are
- * converted and range-checked on every use).
+ * <li>"narrow" (up to 16 queries; memory-bound): one row at a time, vectorized along the dimension
+ * like a dot-product routine. Each chunk of the row is loaded once and multiplied into every query
+ * of the group (1, 4 or 8 queries; 4, 2 or 1 accumulators per query, split by chunk, so there are
+ * always 8 independent FMA chains; 2 queries run as a padded group of 4). Rows are read one at a
+ * time, in order. On the development machine (Zen 5, 2 cores, 4 KiB pages) a 4-query kernel that
+ * scored two rows half a range apart (two streams per core) ran at the floor while the memory was
+ * busy but 1.34x when it was quiet (one row at a time: 1.26x), and two neighbouring rows side by
+ * side measured 1.5x to 2x slower. The 8-query kernel reads its queries from a native segment, at
+ * offsets computed in long from the loop index (an int product widened afterwards kept a bounds
+ * check on every query load); the 1-query kernel is faster from an array. A row's accumulators are
+ * folded into one vector by a fixed tree of two-vector shuffles and adds (never reduceLanes) whose
+ * indexes are ints applied to the floats' bits: float index vectors are converted and
+ * range-checked on every use, which had made the 8-query fold cost as much as the row's FMAs.
  * <li>"gemm" (more queries; compute-bound): vectorized across queries, like a GEMM micro-kernel.
  * The group's queries are transposed ({@code qt[d * QP + j]}); each row value is broadcast and
  * multiplied into 4 query vectors, for a tile of 6 rows: 24 accumulators and no cross-lane
@@ -61,9 +62,8 @@ final class CpuKernels {
     private static final ValueLayout.OfFloat LE_FLOAT = Norms.LE_FLOAT;
 
     // The narrow kernels' fold: level n pairs vectors that each hold 2^(n-1) parts and yields
-    // vectors of 2^n parts (L / 2^n lanes each), adding the two halves of every input part. The
-    // indexes are ints applied to the floats' bits: a float index vector is converted and
-    // range-checked on every use, which made the fold cost as much as the row's FMAs.
+    // vectors of 2^n parts (L / 2^n lanes each), adding the two halves of every input part (int
+    // indexes applied to the floats' bits; see the class comment).
     private static final IntVector FOLD1_LO = foldIndexes(1, false);
     private static final IntVector FOLD1_HI = foldIndexes(1, true);
     private static final IntVector FOLD2_LO = foldIndexes(2, false);
@@ -193,25 +193,44 @@ final class CpuKernels {
         }
     }
 
+    static void narrowDot1(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
+            float[] q, int qOff) {
+        long rb = (long) dim * Float.BYTES;
+        if (dim % (4 * L) == 0) {
+            for (int r = r0; r < r1; r++) {
+                rowDot1Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            }
+        } else {
+            for (int r = r0; r < r1; r++) {
+                rowDot1(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            }
+        }
+    }
+
+    static void narrowL21(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
+            float[] q, int qOff) {
+        long rb = (long) dim * Float.BYTES;
+        if (dim % (4 * L) == 0) {
+            for (int r = r0; r < r1; r++) {
+                rowL21Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            }
+        } else {
+            for (int r = r0; r < r1; r++) {
+                rowL21(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
+            }
+        }
+    }
+
     static void narrowDot4(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
             float[] q, int qOff) {
         long rb = (long) dim * Float.BYTES;
-        int half = (r1 - r0) / 2;
-        long far = half * rb;
-        boolean odd = ((r1 - r0) & 1) != 0;
         if (dim % (2 * L) == 0) {
-            for (int r = r0; r < r0 + half; r++) {
-                rowDot4x2Exact(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
-            }
-            if (odd) {
-                rowDot4Exact(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
+            for (int r = r0; r < r1; r++) {
+                rowDot4Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
             }
         } else {
-            for (int r = r0; r < r0 + half; r++) {
-                rowDot4x2(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
-            }
-            if (odd) {
-                rowDot4(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
+            for (int r = r0; r < r1; r++) {
+                rowDot4(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
             }
         }
     }
@@ -219,22 +238,13 @@ final class CpuKernels {
     static void narrowL24(Candidates s, MemorySegment v, MemorySegment norms, int r0, int r1, int rowBase, int dim,
             float[] q, int qOff) {
         long rb = (long) dim * Float.BYTES;
-        int half = (r1 - r0) / 2;
-        long far = half * rb;
-        boolean odd = ((r1 - r0) & 1) != 0;
         if (dim % (2 * L) == 0) {
-            for (int r = r0; r < r0 + half; r++) {
-                rowL24x2Exact(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
-            }
-            if (odd) {
-                rowL24Exact(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
+            for (int r = r0; r < r1; r++) {
+                rowL24Exact(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
             }
         } else {
-            for (int r = r0; r < r0 + half; r++) {
-                rowL24x2(s, v, norms, r * rb, r, rowBase + r, far, half, dim, q, qOff);
-            }
-            if (odd) {
-                rowL24(s, v, norms, (r1 - 1) * rb, r1 - 1, rowBase + r1 - 1, dim, q, qOff);
+            for (int r = r0; r < r1; r++) {
+                rowL24(s, v, norms, r * rb, r, rowBase + r, dim, q, qOff);
             }
         }
     }
@@ -477,1131 +487,811 @@ final class CpuKernels {
         selectL2(s, v, norms, o0, local, base, 1, dim, qt, qOff);
     }
 
-    private static void rowDot4Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
+    private static void rowDot1Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, float[] qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
-        for (int c = 0; c < dim; c += 2 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a000 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4), a000);
-            a010 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a010);
-            a020 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a020);
-            a030 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a030);
-            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a001 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4), a001);
-            a011 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L), a011);
-            a021 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L), a021);
-            a031 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L), a031);
+        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S); FloatVector a02 = FloatVector.zero(S); FloatVector a03 = FloatVector.zero(S);
+        for (int c = 0; c < dim; c += 4 * L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 1), a00);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a01 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 1), a01);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a02 = x.fma(FloatVector.fromArray(S, qd, (c + 2 * L) * 1), a02);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a03 = x.fma(FloatVector.fromArray(S, qd, (c + 3 * L) * 1), a03);
         }
-        a000 = a000.add(a001);
-        a010 = a010.add(a011);
-        a020 = a020.add(a021);
-        a030 = a030.add(a031);
-        IntVector xi = a000.reinterpretAsInts();
-        IntVector yi = a010.reinterpretAsInts();
-        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a020.reinterpretAsInts();
-        yi = a030.reinterpretAsInts();
-        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a000.reinterpretAsInts();
-        yi = a020.reinterpretAsInts();
-        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        // each query's L/4 lanes hold partial sums; swap-and-add until every lane holds the total
-        if (L / 4 > 8) {
-            a000 = a000.add(a000.rearrange(SWAP8));
+        a00 = a00.add(a01);
+        a02 = a02.add(a03);
+        a00 = a00.add(a02);
+        // each query's L/1 lanes hold partial sums; swap-and-add until every lane holds the total
+        if (L / 1 > 8) {
+            a00 = a00.add(a00.rearrange(SWAP8));
         }
-        if (L / 4 > 4) {
-            a000 = a000.add(a000.rearrange(SWAP4));
+        if (L / 1 > 4) {
+            a00 = a00.add(a00.rearrange(SWAP4));
         }
-        if (L / 4 > 2) {
-            a000 = a000.add(a000.rearrange(SWAP2));
+        if (L / 1 > 2) {
+            a00 = a00.add(a00.rearrange(SWAP2));
         }
-        if (L / 4 > 1) {
-            a000 = a000.add(a000.rearrange(SWAP1));
+        if (L / 1 > 1) {
+            a00 = a00.add(a00.rearrange(SWAP1));
         }
-        a000 = a000.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
-            s.offerGroups(a000.toArray(), qOff, 4, row);
+        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a00.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 1 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 1, row);
         }
     }
 
-    private static void rowDot4x2Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
+    private static void rowDot1(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, float[] qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
-        FloatVector a100 = FloatVector.zero(S); FloatVector a101 = FloatVector.zero(S);
-        FloatVector a110 = FloatVector.zero(S); FloatVector a111 = FloatVector.zero(S);
-        FloatVector a120 = FloatVector.zero(S); FloatVector a121 = FloatVector.zero(S);
-        FloatVector a130 = FloatVector.zero(S); FloatVector a131 = FloatVector.zero(S);
-        for (int c = 0; c < dim; c += 2 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
-            a000 = x0.fma(q, a000);
-            a100 = x1.fma(q, a100);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
-            a010 = x0.fma(q, a010);
-            a110 = x1.fma(q, a110);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
-            a020 = x0.fma(q, a020);
-            a120 = x1.fma(q, a120);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
-            a030 = x0.fma(q, a030);
-            a130 = x1.fma(q, a130);
-            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4);
-            a001 = x0.fma(q, a001);
-            a101 = x1.fma(q, a101);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L);
-            a011 = x0.fma(q, a011);
-            a111 = x1.fma(q, a111);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L);
-            a021 = x0.fma(q, a021);
-            a121 = x1.fma(q, a121);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L);
-            a031 = x0.fma(q, a031);
-            a131 = x1.fma(q, a131);
+        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S); FloatVector a02 = FloatVector.zero(S); FloatVector a03 = FloatVector.zero(S);
+        int full = S.loopBound(dim);
+        int upper = full - full % (4 * L);
+        int c = 0;
+        for (; c < upper; c += 4 * L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 1), a00);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a01 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 1), a01);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a02 = x.fma(FloatVector.fromArray(S, qd, (c + 2 * L) * 1), a02);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a03 = x.fma(FloatVector.fromArray(S, qd, (c + 3 * L) * 1), a03);
         }
-        a000 = a000.add(a001);
-        a010 = a010.add(a011);
-        a020 = a020.add(a021);
-        a030 = a030.add(a031);
-        a100 = a100.add(a101);
-        a110 = a110.add(a111);
-        a120 = a120.add(a121);
-        a130 = a130.add(a131);
-        float[] acc = s.scratch;
-        a000.intoArray(acc, 0 * L);
-        a010.intoArray(acc, 1 * L);
-        a020.intoArray(acc, 2 * L);
-        a030.intoArray(acc, 3 * L);
-        a100.intoArray(acc, 4 * L);
-        a110.intoArray(acc, 5 * L);
-        a120.intoArray(acc, 6 * L);
-        a130.intoArray(acc, 7 * L);
-        foldDot4(s, norms, 0, local, row, qOff);
-        foldDot4(s, norms, 4 * L, local + farRows, row + farRows, qOff);
+        // leftover whole chunks, then the partial one, all into the first accumulators
+        for (; c < full; c += L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 1), a00);
+        }
+        if (c < dim) {
+            VectorMask<Float> tail = S.indexInRange(c, dim);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 1), a00);
+        }
+        a00 = a00.add(a01);
+        a02 = a02.add(a03);
+        a00 = a00.add(a02);
+        // each query's L/1 lanes hold partial sums; swap-and-add until every lane holds the total
+        if (L / 1 > 8) {
+            a00 = a00.add(a00.rearrange(SWAP8));
+        }
+        if (L / 1 > 4) {
+            a00 = a00.add(a00.rearrange(SWAP4));
+        }
+        if (L / 1 > 2) {
+            a00 = a00.add(a00.rearrange(SWAP2));
+        }
+        if (L / 1 > 1) {
+            a00 = a00.add(a00.rearrange(SWAP1));
+        }
+        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a00.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 1 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 1, row);
+        }
+    }
+
+    private static void rowL21Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
+            int dim, float[] qd, int qOff) {
+        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S); FloatVector a02 = FloatVector.zero(S); FloatVector a03 = FloatVector.zero(S);
+        for (int c = 0; c < dim; c += 4 * L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 1));
+            a00 = e.fma(e, a00);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 1));
+            a01 = e.fma(e, a01);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 2 * L) * 1));
+            a02 = e.fma(e, a02);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 3 * L) * 1));
+            a03 = e.fma(e, a03);
+        }
+        a00 = a00.add(a01);
+        a02 = a02.add(a03);
+        a00 = a00.add(a02);
+        // each query's L/1 lanes hold partial sums; swap-and-add until every lane holds the total
+        if (L / 1 > 8) {
+            a00 = a00.add(a00.rearrange(SWAP8));
+        }
+        if (L / 1 > 4) {
+            a00 = a00.add(a00.rearrange(SWAP4));
+        }
+        if (L / 1 > 2) {
+            a00 = a00.add(a00.rearrange(SWAP2));
+        }
+        if (L / 1 > 1) {
+            a00 = a00.add(a00.rearrange(SWAP1));
+        }
+        a00 = a00.neg();
+        if (!a00.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 1 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 1, row);
+        }
+    }
+
+    private static void rowL21(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
+            int dim, float[] qd, int qOff) {
+        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S); FloatVector a02 = FloatVector.zero(S); FloatVector a03 = FloatVector.zero(S);
+        int full = S.loopBound(dim);
+        int upper = full - full % (4 * L);
+        int c = 0;
+        for (; c < upper; c += 4 * L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 1));
+            a00 = e.fma(e, a00);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 1));
+            a01 = e.fma(e, a01);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 2 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 2 * L) * 1));
+            a02 = e.fma(e, a02);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 3 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 3 * L) * 1));
+            a03 = e.fma(e, a03);
+        }
+        // leftover whole chunks, then the partial one, all into the first accumulators
+        for (; c < full; c += L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 1));
+            a00 = e.fma(e, a00);
+        }
+        if (c < dim) {
+            VectorMask<Float> tail = S.indexInRange(c, dim);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 1));
+            a00 = e.fma(e, a00);
+        }
+        a00 = a00.add(a01);
+        a02 = a02.add(a03);
+        a00 = a00.add(a02);
+        // each query's L/1 lanes hold partial sums; swap-and-add until every lane holds the total
+        if (L / 1 > 8) {
+            a00 = a00.add(a00.rearrange(SWAP8));
+        }
+        if (L / 1 > 4) {
+            a00 = a00.add(a00.rearrange(SWAP4));
+        }
+        if (L / 1 > 2) {
+            a00 = a00.add(a00.rearrange(SWAP2));
+        }
+        if (L / 1 > 1) {
+            a00 = a00.add(a00.rearrange(SWAP1));
+        }
+        a00 = a00.neg();
+        if (!a00.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 1 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 1, row);
+        }
+    }
+
+    private static void rowDot4Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
+            int dim, float[] qd, int qOff) {
+        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S); FloatVector a11 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S); FloatVector a21 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S); FloatVector a31 = FloatVector.zero(S);
+        for (int c = 0; c < dim; c += 2 * L) {
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 4), a00);
+            a10 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a10);
+            a20 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a20);
+            a30 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a30);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a01 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4), a01);
+            a11 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L), a11);
+            a21 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L), a21);
+            a31 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L), a31);
+        }
+        a00 = a00.add(a01);
+        a10 = a10.add(a11);
+        a20 = a20.add(a21);
+        a30 = a30.add(a31);
+        IntVector xi = a00.reinterpretAsInts();
+        IntVector yi = a10.reinterpretAsInts();
+        a00 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a20.reinterpretAsInts();
+        yi = a30.reinterpretAsInts();
+        a20 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        xi = a00.reinterpretAsInts();
+        yi = a20.reinterpretAsInts();
+        a00 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
+        // each query's L/4 lanes hold partial sums; swap-and-add until every lane holds the total
+        if (L / 4 > 8) {
+            a00 = a00.add(a00.rearrange(SWAP8));
+        }
+        if (L / 4 > 4) {
+            a00 = a00.add(a00.rearrange(SWAP4));
+        }
+        if (L / 4 > 2) {
+            a00 = a00.add(a00.rearrange(SWAP2));
+        }
+        if (L / 4 > 1) {
+            a00 = a00.add(a00.rearrange(SWAP1));
+        }
+        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a00.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 4, row);
+        }
     }
 
     private static void rowDot4(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, float[] qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
+        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S); FloatVector a11 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S); FloatVector a21 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S); FloatVector a31 = FloatVector.zero(S);
         int full = S.loopBound(dim);
         int upper = full - full % (2 * L);
         int c = 0;
         for (; c < upper; c += 2 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a000 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4), a000);
-            a010 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a010);
-            a020 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a020);
-            a030 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a030);
-            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a001 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4), a001);
-            a011 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L), a011);
-            a021 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L), a021);
-            a031 = x0.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L), a031);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 4), a00);
+            a10 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a10);
+            a20 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a20);
+            a30 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a30);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a01 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4), a01);
+            a11 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L), a11);
+            a21 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L), a21);
+            a31 = x.fma(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L), a31);
         }
         // leftover whole chunks, then the partial one, all into the first accumulators
         for (; c < full; c += L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a000 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4), a000);
-            a010 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a010);
-            a020 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a020);
-            a030 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a030);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 4), a00);
+            a10 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a10);
+            a20 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a20);
+            a30 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a30);
         }
         if (c < dim) {
             VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            a000 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4), a000);
-            a010 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a010);
-            a020 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a020);
-            a030 = x0.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a030);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            a00 = x.fma(FloatVector.fromArray(S, qd, (c) * 4), a00);
+            a10 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L), a10);
+            a20 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L), a20);
+            a30 = x.fma(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L), a30);
         }
-        a000 = a000.add(a001);
-        a010 = a010.add(a011);
-        a020 = a020.add(a021);
-        a030 = a030.add(a031);
-        IntVector xi = a000.reinterpretAsInts();
-        IntVector yi = a010.reinterpretAsInts();
-        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        a00 = a00.add(a01);
+        a10 = a10.add(a11);
+        a20 = a20.add(a21);
+        a30 = a30.add(a31);
+        IntVector xi = a00.reinterpretAsInts();
+        IntVector yi = a10.reinterpretAsInts();
+        a00 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a020.reinterpretAsInts();
-        yi = a030.reinterpretAsInts();
-        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a20.reinterpretAsInts();
+        yi = a30.reinterpretAsInts();
+        a20 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a000.reinterpretAsInts();
-        yi = a020.reinterpretAsInts();
-        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a00.reinterpretAsInts();
+        yi = a20.reinterpretAsInts();
+        a00 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/4 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 4 > 8) {
-            a000 = a000.add(a000.rearrange(SWAP8));
+            a00 = a00.add(a00.rearrange(SWAP8));
         }
         if (L / 4 > 4) {
-            a000 = a000.add(a000.rearrange(SWAP4));
+            a00 = a00.add(a00.rearrange(SWAP4));
         }
         if (L / 4 > 2) {
-            a000 = a000.add(a000.rearrange(SWAP2));
+            a00 = a00.add(a00.rearrange(SWAP2));
         }
         if (L / 4 > 1) {
-            a000 = a000.add(a000.rearrange(SWAP1));
+            a00 = a00.add(a00.rearrange(SWAP1));
         }
-        a000 = a000.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
-            s.offerGroups(a000.toArray(), qOff, 4, row);
-        }
-    }
-
-    private static void rowDot4x2(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
-            int dim, float[] qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
-        FloatVector a100 = FloatVector.zero(S); FloatVector a101 = FloatVector.zero(S);
-        FloatVector a110 = FloatVector.zero(S); FloatVector a111 = FloatVector.zero(S);
-        FloatVector a120 = FloatVector.zero(S); FloatVector a121 = FloatVector.zero(S);
-        FloatVector a130 = FloatVector.zero(S); FloatVector a131 = FloatVector.zero(S);
-        int full = S.loopBound(dim);
-        int upper = full - full % (2 * L);
-        int c = 0;
-        for (; c < upper; c += 2 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
-            a000 = x0.fma(q, a000);
-            a100 = x1.fma(q, a100);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
-            a010 = x0.fma(q, a010);
-            a110 = x1.fma(q, a110);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
-            a020 = x0.fma(q, a020);
-            a120 = x1.fma(q, a120);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
-            a030 = x0.fma(q, a030);
-            a130 = x1.fma(q, a130);
-            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4);
-            a001 = x0.fma(q, a001);
-            a101 = x1.fma(q, a101);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L);
-            a011 = x0.fma(q, a011);
-            a111 = x1.fma(q, a111);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L);
-            a021 = x0.fma(q, a021);
-            a121 = x1.fma(q, a121);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L);
-            a031 = x0.fma(q, a031);
-            a131 = x1.fma(q, a131);
-        }
-        // leftover whole chunks, then the partial one, all into the first accumulators
-        for (; c < full; c += L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
-            a000 = x0.fma(q, a000);
-            a100 = x1.fma(q, a100);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
-            a010 = x0.fma(q, a010);
-            a110 = x1.fma(q, a110);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
-            a020 = x0.fma(q, a020);
-            a120 = x1.fma(q, a120);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
-            a030 = x0.fma(q, a030);
-            a130 = x1.fma(q, a130);
-        }
-        if (c < dim) {
-            VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
-            a000 = x0.fma(q, a000);
-            a100 = x1.fma(q, a100);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
-            a010 = x0.fma(q, a010);
-            a110 = x1.fma(q, a110);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
-            a020 = x0.fma(q, a020);
-            a120 = x1.fma(q, a120);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
-            a030 = x0.fma(q, a030);
-            a130 = x1.fma(q, a130);
-        }
-        a000 = a000.add(a001);
-        a010 = a010.add(a011);
-        a020 = a020.add(a021);
-        a030 = a030.add(a031);
-        a100 = a100.add(a101);
-        a110 = a110.add(a111);
-        a120 = a120.add(a121);
-        a130 = a130.add(a131);
-        float[] acc = s.scratch;
-        a000.intoArray(acc, 0 * L);
-        a010.intoArray(acc, 1 * L);
-        a020.intoArray(acc, 2 * L);
-        a030.intoArray(acc, 3 * L);
-        a100.intoArray(acc, 4 * L);
-        a110.intoArray(acc, 5 * L);
-        a120.intoArray(acc, 6 * L);
-        a130.intoArray(acc, 7 * L);
-        foldDot4(s, norms, 0, local, row, qOff);
-        foldDot4(s, norms, 4 * L, local + farRows, row + farRows, qOff);
-    }
-
-    private static void foldDot4(Candidates s, MemorySegment norms, int at, int local, int row, int qOff) {
-        float[] acc = s.scratch;
-        FloatVector a0 = FloatVector.fromArray(S, acc, at + 0 * L);
-        FloatVector a1 = FloatVector.fromArray(S, acc, at + 1 * L);
-        FloatVector a2 = FloatVector.fromArray(S, acc, at + 2 * L);
-        FloatVector a3 = FloatVector.fromArray(S, acc, at + 3 * L);
-        IntVector xi = a0.reinterpretAsInts();
-        IntVector yi = a1.reinterpretAsInts();
-        a0 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a2.reinterpretAsInts();
-        yi = a3.reinterpretAsInts();
-        a2 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a0.reinterpretAsInts();
-        yi = a2.reinterpretAsInts();
-        a0 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        // each query's L/4 lanes hold partial sums; swap-and-add until every lane holds the total
-        if (L / 4 > 8) {
-            a0 = a0.add(a0.rearrange(SWAP8));
-        }
-        if (L / 4 > 4) {
-            a0 = a0.add(a0.rearrange(SWAP4));
-        }
-        if (L / 4 > 2) {
-            a0 = a0.add(a0.rearrange(SWAP2));
-        }
-        if (L / 4 > 1) {
-            a0 = a0.add(a0.rearrange(SWAP1));
-        }
-        a0 = a0.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a0.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
-            s.offerGroups(a0.toArray(), qOff, 4, row);
+        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a00.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 4, row);
         }
     }
 
     private static void rowL24Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, float[] qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
+        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S); FloatVector a11 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S); FloatVector a21 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S); FloatVector a31 = FloatVector.zero(S);
         for (int c = 0; c < dim; c += 2 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4);
-            e0 = x0.sub(q);
-            a001 = e0.fma(e0, a001);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L);
-            e0 = x0.sub(q);
-            a011 = e0.fma(e0, a011);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L);
-            e0 = x0.sub(q);
-            a021 = e0.fma(e0, a021);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L);
-            e0 = x0.sub(q);
-            a031 = e0.fma(e0, a031);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 4));
+            a00 = e.fma(e, a00);
+            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L));
+            a10 = e.fma(e, a10);
+            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L));
+            a20 = e.fma(e, a20);
+            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L));
+            a30 = e.fma(e, a30);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4));
+            a01 = e.fma(e, a01);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L));
+            a11 = e.fma(e, a11);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L));
+            a21 = e.fma(e, a21);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L));
+            a31 = e.fma(e, a31);
         }
-        a000 = a000.add(a001);
-        a010 = a010.add(a011);
-        a020 = a020.add(a021);
-        a030 = a030.add(a031);
-        IntVector xi = a000.reinterpretAsInts();
-        IntVector yi = a010.reinterpretAsInts();
-        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        a00 = a00.add(a01);
+        a10 = a10.add(a11);
+        a20 = a20.add(a21);
+        a30 = a30.add(a31);
+        IntVector xi = a00.reinterpretAsInts();
+        IntVector yi = a10.reinterpretAsInts();
+        a00 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a020.reinterpretAsInts();
-        yi = a030.reinterpretAsInts();
-        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a20.reinterpretAsInts();
+        yi = a30.reinterpretAsInts();
+        a20 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a000.reinterpretAsInts();
-        yi = a020.reinterpretAsInts();
-        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a00.reinterpretAsInts();
+        yi = a20.reinterpretAsInts();
+        a00 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/4 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 4 > 8) {
-            a000 = a000.add(a000.rearrange(SWAP8));
+            a00 = a00.add(a00.rearrange(SWAP8));
         }
         if (L / 4 > 4) {
-            a000 = a000.add(a000.rearrange(SWAP4));
+            a00 = a00.add(a00.rearrange(SWAP4));
         }
         if (L / 4 > 2) {
-            a000 = a000.add(a000.rearrange(SWAP2));
+            a00 = a00.add(a00.rearrange(SWAP2));
         }
         if (L / 4 > 1) {
-            a000 = a000.add(a000.rearrange(SWAP1));
+            a00 = a00.add(a00.rearrange(SWAP1));
         }
-        a000 = a000.neg();
-        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
-            s.offerGroups(a000.toArray(), qOff, 4, row);
+        a00 = a00.neg();
+        if (!a00.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 4, row);
         }
-    }
-
-    private static void rowL24x2Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
-            int dim, float[] qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
-        FloatVector a100 = FloatVector.zero(S); FloatVector a101 = FloatVector.zero(S);
-        FloatVector a110 = FloatVector.zero(S); FloatVector a111 = FloatVector.zero(S);
-        FloatVector a120 = FloatVector.zero(S); FloatVector a121 = FloatVector.zero(S);
-        FloatVector a130 = FloatVector.zero(S); FloatVector a131 = FloatVector.zero(S);
-        for (int c = 0; c < dim; c += 2 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            FloatVector e1 = x1.sub(q);
-            a100 = e1.fma(e1, a100);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            e1 = x1.sub(q);
-            a110 = e1.fma(e1, a110);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            e1 = x1.sub(q);
-            a120 = e1.fma(e1, a120);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            e1 = x1.sub(q);
-            a130 = e1.fma(e1, a130);
-            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4);
-            e0 = x0.sub(q);
-            a001 = e0.fma(e0, a001);
-            e1 = x1.sub(q);
-            a101 = e1.fma(e1, a101);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L);
-            e0 = x0.sub(q);
-            a011 = e0.fma(e0, a011);
-            e1 = x1.sub(q);
-            a111 = e1.fma(e1, a111);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L);
-            e0 = x0.sub(q);
-            a021 = e0.fma(e0, a021);
-            e1 = x1.sub(q);
-            a121 = e1.fma(e1, a121);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L);
-            e0 = x0.sub(q);
-            a031 = e0.fma(e0, a031);
-            e1 = x1.sub(q);
-            a131 = e1.fma(e1, a131);
-        }
-        a000 = a000.add(a001);
-        a010 = a010.add(a011);
-        a020 = a020.add(a021);
-        a030 = a030.add(a031);
-        a100 = a100.add(a101);
-        a110 = a110.add(a111);
-        a120 = a120.add(a121);
-        a130 = a130.add(a131);
-        float[] acc = s.scratch;
-        a000.intoArray(acc, 0 * L);
-        a010.intoArray(acc, 1 * L);
-        a020.intoArray(acc, 2 * L);
-        a030.intoArray(acc, 3 * L);
-        a100.intoArray(acc, 4 * L);
-        a110.intoArray(acc, 5 * L);
-        a120.intoArray(acc, 6 * L);
-        a130.intoArray(acc, 7 * L);
-        foldL24(s, norms, 0, local, row, qOff);
-        foldL24(s, norms, 4 * L, local + farRows, row + farRows, qOff);
     }
 
     private static void rowL24(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, float[] qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
+        FloatVector a00 = FloatVector.zero(S); FloatVector a01 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S); FloatVector a11 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S); FloatVector a21 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S); FloatVector a31 = FloatVector.zero(S);
         int full = S.loopBound(dim);
         int upper = full - full % (2 * L);
         int c = 0;
         for (; c < upper; c += 2 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4);
-            e0 = x0.sub(q);
-            a001 = e0.fma(e0, a001);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L);
-            e0 = x0.sub(q);
-            a011 = e0.fma(e0, a011);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L);
-            e0 = x0.sub(q);
-            a021 = e0.fma(e0, a021);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L);
-            e0 = x0.sub(q);
-            a031 = e0.fma(e0, a031);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 4));
+            a00 = e.fma(e, a00);
+            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L));
+            a10 = e.fma(e, a10);
+            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L));
+            a20 = e.fma(e, a20);
+            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L));
+            a30 = e.fma(e, a30);
+            x = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4));
+            a01 = e.fma(e, a01);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L));
+            a11 = e.fma(e, a11);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L));
+            a21 = e.fma(e, a21);
+            e = x.sub(FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L));
+            a31 = e.fma(e, a31);
         }
         // leftover whole chunks, then the partial one, all into the first accumulators
         for (; c < full; c += L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 4));
+            a00 = e.fma(e, a00);
+            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L));
+            a10 = e.fma(e, a10);
+            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L));
+            a20 = e.fma(e, a20);
+            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L));
+            a30 = e.fma(e, a30);
         }
         if (c < dim) {
             VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector e = x.sub(FloatVector.fromArray(S, qd, (c) * 4));
+            a00 = e.fma(e, a00);
+            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 1 * L));
+            a10 = e.fma(e, a10);
+            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 2 * L));
+            a20 = e.fma(e, a20);
+            e = x.sub(FloatVector.fromArray(S, qd, (c) * 4 + 3 * L));
+            a30 = e.fma(e, a30);
         }
-        a000 = a000.add(a001);
-        a010 = a010.add(a011);
-        a020 = a020.add(a021);
-        a030 = a030.add(a031);
-        IntVector xi = a000.reinterpretAsInts();
-        IntVector yi = a010.reinterpretAsInts();
-        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        a00 = a00.add(a01);
+        a10 = a10.add(a11);
+        a20 = a20.add(a21);
+        a30 = a30.add(a31);
+        IntVector xi = a00.reinterpretAsInts();
+        IntVector yi = a10.reinterpretAsInts();
+        a00 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a020.reinterpretAsInts();
-        yi = a030.reinterpretAsInts();
-        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a20.reinterpretAsInts();
+        yi = a30.reinterpretAsInts();
+        a20 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a000.reinterpretAsInts();
-        yi = a020.reinterpretAsInts();
-        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a00.reinterpretAsInts();
+        yi = a20.reinterpretAsInts();
+        a00 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/4 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 4 > 8) {
-            a000 = a000.add(a000.rearrange(SWAP8));
+            a00 = a00.add(a00.rearrange(SWAP8));
         }
         if (L / 4 > 4) {
-            a000 = a000.add(a000.rearrange(SWAP4));
+            a00 = a00.add(a00.rearrange(SWAP4));
         }
         if (L / 4 > 2) {
-            a000 = a000.add(a000.rearrange(SWAP2));
+            a00 = a00.add(a00.rearrange(SWAP2));
         }
         if (L / 4 > 1) {
-            a000 = a000.add(a000.rearrange(SWAP1));
+            a00 = a00.add(a00.rearrange(SWAP1));
         }
-        a000 = a000.neg();
-        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
-            s.offerGroups(a000.toArray(), qOff, 4, row);
-        }
-    }
-
-    private static void rowL24x2(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row, long far, int farRows,
-            int dim, float[] qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S); FloatVector a001 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S); FloatVector a011 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S); FloatVector a021 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S); FloatVector a031 = FloatVector.zero(S);
-        FloatVector a100 = FloatVector.zero(S); FloatVector a101 = FloatVector.zero(S);
-        FloatVector a110 = FloatVector.zero(S); FloatVector a111 = FloatVector.zero(S);
-        FloatVector a120 = FloatVector.zero(S); FloatVector a121 = FloatVector.zero(S);
-        FloatVector a130 = FloatVector.zero(S); FloatVector a131 = FloatVector.zero(S);
-        int full = S.loopBound(dim);
-        int upper = full - full % (2 * L);
-        int c = 0;
-        for (; c < upper; c += 2 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            FloatVector e1 = x1.sub(q);
-            a100 = e1.fma(e1, a100);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            e1 = x1.sub(q);
-            a110 = e1.fma(e1, a110);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            e1 = x1.sub(q);
-            a120 = e1.fma(e1, a120);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            e1 = x1.sub(q);
-            a130 = e1.fma(e1, a130);
-            x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c + 1 * L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4);
-            e0 = x0.sub(q);
-            a001 = e0.fma(e0, a001);
-            e1 = x1.sub(q);
-            a101 = e1.fma(e1, a101);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 1 * L);
-            e0 = x0.sub(q);
-            a011 = e0.fma(e0, a011);
-            e1 = x1.sub(q);
-            a111 = e1.fma(e1, a111);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 2 * L);
-            e0 = x0.sub(q);
-            a021 = e0.fma(e0, a021);
-            e1 = x1.sub(q);
-            a121 = e1.fma(e1, a121);
-            q = FloatVector.fromArray(S, qd, (c + 1 * L) * 4 + 3 * L);
-            e0 = x0.sub(q);
-            a031 = e0.fma(e0, a031);
-            e1 = x1.sub(q);
-            a131 = e1.fma(e1, a131);
-        }
-        // leftover whole chunks, then the partial one, all into the first accumulators
-        for (; c < full; c += L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            FloatVector e1 = x1.sub(q);
-            a100 = e1.fma(e1, a100);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            e1 = x1.sub(q);
-            a110 = e1.fma(e1, a110);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            e1 = x1.sub(q);
-            a120 = e1.fma(e1, a120);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            e1 = x1.sub(q);
-            a130 = e1.fma(e1, a130);
-        }
-        if (c < dim) {
-            VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector x1 = FloatVector.fromMemorySegment(S, v, o + far + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector q = FloatVector.fromArray(S, qd, (c) * 4);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            FloatVector e1 = x1.sub(q);
-            a100 = e1.fma(e1, a100);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 1 * L);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            e1 = x1.sub(q);
-            a110 = e1.fma(e1, a110);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 2 * L);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            e1 = x1.sub(q);
-            a120 = e1.fma(e1, a120);
-            q = FloatVector.fromArray(S, qd, (c) * 4 + 3 * L);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            e1 = x1.sub(q);
-            a130 = e1.fma(e1, a130);
-        }
-        a000 = a000.add(a001);
-        a010 = a010.add(a011);
-        a020 = a020.add(a021);
-        a030 = a030.add(a031);
-        a100 = a100.add(a101);
-        a110 = a110.add(a111);
-        a120 = a120.add(a121);
-        a130 = a130.add(a131);
-        float[] acc = s.scratch;
-        a000.intoArray(acc, 0 * L);
-        a010.intoArray(acc, 1 * L);
-        a020.intoArray(acc, 2 * L);
-        a030.intoArray(acc, 3 * L);
-        a100.intoArray(acc, 4 * L);
-        a110.intoArray(acc, 5 * L);
-        a120.intoArray(acc, 6 * L);
-        a130.intoArray(acc, 7 * L);
-        foldL24(s, norms, 0, local, row, qOff);
-        foldL24(s, norms, 4 * L, local + farRows, row + farRows, qOff);
-    }
-
-    private static void foldL24(Candidates s, MemorySegment norms, int at, int local, int row, int qOff) {
-        float[] acc = s.scratch;
-        FloatVector a0 = FloatVector.fromArray(S, acc, at + 0 * L);
-        FloatVector a1 = FloatVector.fromArray(S, acc, at + 1 * L);
-        FloatVector a2 = FloatVector.fromArray(S, acc, at + 2 * L);
-        FloatVector a3 = FloatVector.fromArray(S, acc, at + 3 * L);
-        IntVector xi = a0.reinterpretAsInts();
-        IntVector yi = a1.reinterpretAsInts();
-        a0 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a2.reinterpretAsInts();
-        yi = a3.reinterpretAsInts();
-        a2 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a0.reinterpretAsInts();
-        yi = a2.reinterpretAsInts();
-        a0 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
-                .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        // each query's L/4 lanes hold partial sums; swap-and-add until every lane holds the total
-        if (L / 4 > 8) {
-            a0 = a0.add(a0.rearrange(SWAP8));
-        }
-        if (L / 4 > 4) {
-            a0 = a0.add(a0.rearrange(SWAP4));
-        }
-        if (L / 4 > 2) {
-            a0 = a0.add(a0.rearrange(SWAP2));
-        }
-        if (L / 4 > 1) {
-            a0 = a0.add(a0.rearrange(SWAP1));
-        }
-        a0 = a0.neg();
-        if (!a0.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
-            s.offerGroups(a0.toArray(), qOff, 4, row);
+        a00 = a00.neg();
+        if (!a00.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 4 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 4, row);
         }
     }
 
     private static void rowDot8Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, MemorySegment qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S);
-        FloatVector a040 = FloatVector.zero(S);
-        FloatVector a050 = FloatVector.zero(S);
-        FloatVector a060 = FloatVector.zero(S);
-        FloatVector a070 = FloatVector.zero(S);
+        FloatVector a00 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S);
+        FloatVector a40 = FloatVector.zero(S);
+        FloatVector a50 = FloatVector.zero(S);
+        FloatVector a60 = FloatVector.zero(S);
+        FloatVector a70 = FloatVector.zero(S);
         for (int c = 0; c < dim; c += 1 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a000 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN), a000);
-            a010 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a010);
-            a020 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a020);
-            a030 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a030);
-            a040 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a040);
-            a050 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a050);
-            a060 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a060);
-            a070 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a070);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a00 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN), a00);
+            a10 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a10);
+            a20 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a20);
+            a30 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a30);
+            a40 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a40);
+            a50 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a50);
+            a60 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a60);
+            a70 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a70);
         }
-        IntVector xi = a000.reinterpretAsInts();
-        IntVector yi = a010.reinterpretAsInts();
-        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        IntVector xi = a00.reinterpretAsInts();
+        IntVector yi = a10.reinterpretAsInts();
+        a00 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a020.reinterpretAsInts();
-        yi = a030.reinterpretAsInts();
-        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a20.reinterpretAsInts();
+        yi = a30.reinterpretAsInts();
+        a20 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a040.reinterpretAsInts();
-        yi = a050.reinterpretAsInts();
-        a040 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a40.reinterpretAsInts();
+        yi = a50.reinterpretAsInts();
+        a40 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a060.reinterpretAsInts();
-        yi = a070.reinterpretAsInts();
-        a060 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a60.reinterpretAsInts();
+        yi = a70.reinterpretAsInts();
+        a60 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a000.reinterpretAsInts();
-        yi = a020.reinterpretAsInts();
-        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a00.reinterpretAsInts();
+        yi = a20.reinterpretAsInts();
+        a00 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a040.reinterpretAsInts();
-        yi = a060.reinterpretAsInts();
-        a040 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a40.reinterpretAsInts();
+        yi = a60.reinterpretAsInts();
+        a40 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a000.reinterpretAsInts();
-        yi = a040.reinterpretAsInts();
-        a000 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a00.reinterpretAsInts();
+        yi = a40.reinterpretAsInts();
+        a00 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD3_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 8 > 8) {
-            a000 = a000.add(a000.rearrange(SWAP8));
+            a00 = a00.add(a00.rearrange(SWAP8));
         }
         if (L / 8 > 4) {
-            a000 = a000.add(a000.rearrange(SWAP4));
+            a00 = a00.add(a00.rearrange(SWAP4));
         }
         if (L / 8 > 2) {
-            a000 = a000.add(a000.rearrange(SWAP2));
+            a00 = a00.add(a00.rearrange(SWAP2));
         }
         if (L / 8 > 1) {
-            a000 = a000.add(a000.rearrange(SWAP1));
+            a00 = a00.add(a00.rearrange(SWAP1));
         }
-        a000 = a000.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
-            s.offerGroups(a000.toArray(), qOff, 8, row);
+        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a00.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 8, row);
         }
     }
 
     private static void rowDot8(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, MemorySegment qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S);
-        FloatVector a040 = FloatVector.zero(S);
-        FloatVector a050 = FloatVector.zero(S);
-        FloatVector a060 = FloatVector.zero(S);
-        FloatVector a070 = FloatVector.zero(S);
+        FloatVector a00 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S);
+        FloatVector a40 = FloatVector.zero(S);
+        FloatVector a50 = FloatVector.zero(S);
+        FloatVector a60 = FloatVector.zero(S);
+        FloatVector a70 = FloatVector.zero(S);
         int full = S.loopBound(dim);
         int upper = full - full % (1 * L);
         int c = 0;
         for (; c < upper; c += 1 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a000 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN), a000);
-            a010 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a010);
-            a020 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a020);
-            a030 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a030);
-            a040 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a040);
-            a050 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a050);
-            a060 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a060);
-            a070 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a070);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a00 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN), a00);
+            a10 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a10);
+            a20 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a20);
+            a30 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a30);
+            a40 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a40);
+            a50 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a50);
+            a60 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a60);
+            a70 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a70);
         }
         // leftover whole chunks, then the partial one, all into the first accumulators
         for (; c < full; c += L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            a000 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN), a000);
-            a010 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a010);
-            a020 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a020);
-            a030 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a030);
-            a040 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a040);
-            a050 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a050);
-            a060 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a060);
-            a070 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a070);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            a00 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN), a00);
+            a10 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a10);
+            a20 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a20);
+            a30 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a30);
+            a40 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a40);
+            a50 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a50);
+            a60 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a60);
+            a70 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a70);
         }
         if (c < dim) {
             VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            a000 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN), a000);
-            a010 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a010);
-            a020 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a020);
-            a030 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a030);
-            a040 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a040);
-            a050 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a050);
-            a060 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a060);
-            a070 = x0.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a070);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            a00 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN), a00);
+            a10 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a10);
+            a20 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a20);
+            a30 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a30);
+            a40 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a40);
+            a50 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a50);
+            a60 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a60);
+            a70 = x.fma(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN), a70);
         }
-        IntVector xi = a000.reinterpretAsInts();
-        IntVector yi = a010.reinterpretAsInts();
-        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        IntVector xi = a00.reinterpretAsInts();
+        IntVector yi = a10.reinterpretAsInts();
+        a00 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a020.reinterpretAsInts();
-        yi = a030.reinterpretAsInts();
-        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a20.reinterpretAsInts();
+        yi = a30.reinterpretAsInts();
+        a20 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a040.reinterpretAsInts();
-        yi = a050.reinterpretAsInts();
-        a040 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a40.reinterpretAsInts();
+        yi = a50.reinterpretAsInts();
+        a40 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a060.reinterpretAsInts();
-        yi = a070.reinterpretAsInts();
-        a060 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a60.reinterpretAsInts();
+        yi = a70.reinterpretAsInts();
+        a60 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a000.reinterpretAsInts();
-        yi = a020.reinterpretAsInts();
-        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a00.reinterpretAsInts();
+        yi = a20.reinterpretAsInts();
+        a00 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a040.reinterpretAsInts();
-        yi = a060.reinterpretAsInts();
-        a040 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a40.reinterpretAsInts();
+        yi = a60.reinterpretAsInts();
+        a40 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a000.reinterpretAsInts();
-        yi = a040.reinterpretAsInts();
-        a000 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a00.reinterpretAsInts();
+        yi = a40.reinterpretAsInts();
+        a00 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD3_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 8 > 8) {
-            a000 = a000.add(a000.rearrange(SWAP8));
+            a00 = a00.add(a00.rearrange(SWAP8));
         }
         if (L / 8 > 4) {
-            a000 = a000.add(a000.rearrange(SWAP4));
+            a00 = a00.add(a00.rearrange(SWAP4));
         }
         if (L / 8 > 2) {
-            a000 = a000.add(a000.rearrange(SWAP2));
+            a00 = a00.add(a00.rearrange(SWAP2));
         }
         if (L / 8 > 1) {
-            a000 = a000.add(a000.rearrange(SWAP1));
+            a00 = a00.add(a00.rearrange(SWAP1));
         }
-        a000 = a000.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
-        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
-            s.offerGroups(a000.toArray(), qOff, 8, row);
+        a00 = a00.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));
+        if (!a00.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 8, row);
         }
     }
 
     private static void rowL28Exact(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, MemorySegment qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S);
-        FloatVector a040 = FloatVector.zero(S);
-        FloatVector a050 = FloatVector.zero(S);
-        FloatVector a060 = FloatVector.zero(S);
-        FloatVector a070 = FloatVector.zero(S);
+        FloatVector a00 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S);
+        FloatVector a40 = FloatVector.zero(S);
+        FloatVector a50 = FloatVector.zero(S);
+        FloatVector a60 = FloatVector.zero(S);
+        FloatVector a70 = FloatVector.zero(S);
         for (int c = 0; c < dim; c += 1 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a040 = e0.fma(e0, a040);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a050 = e0.fma(e0, a050);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a060 = e0.fma(e0, a060);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a070 = e0.fma(e0, a070);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN));
+            a00 = e.fma(e, a00);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a10 = e.fma(e, a10);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a20 = e.fma(e, a20);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a30 = e.fma(e, a30);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a40 = e.fma(e, a40);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a50 = e.fma(e, a50);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a60 = e.fma(e, a60);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a70 = e.fma(e, a70);
         }
-        IntVector xi = a000.reinterpretAsInts();
-        IntVector yi = a010.reinterpretAsInts();
-        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        IntVector xi = a00.reinterpretAsInts();
+        IntVector yi = a10.reinterpretAsInts();
+        a00 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a020.reinterpretAsInts();
-        yi = a030.reinterpretAsInts();
-        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a20.reinterpretAsInts();
+        yi = a30.reinterpretAsInts();
+        a20 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a040.reinterpretAsInts();
-        yi = a050.reinterpretAsInts();
-        a040 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a40.reinterpretAsInts();
+        yi = a50.reinterpretAsInts();
+        a40 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a060.reinterpretAsInts();
-        yi = a070.reinterpretAsInts();
-        a060 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a60.reinterpretAsInts();
+        yi = a70.reinterpretAsInts();
+        a60 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a000.reinterpretAsInts();
-        yi = a020.reinterpretAsInts();
-        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a00.reinterpretAsInts();
+        yi = a20.reinterpretAsInts();
+        a00 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a040.reinterpretAsInts();
-        yi = a060.reinterpretAsInts();
-        a040 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a40.reinterpretAsInts();
+        yi = a60.reinterpretAsInts();
+        a40 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a000.reinterpretAsInts();
-        yi = a040.reinterpretAsInts();
-        a000 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a00.reinterpretAsInts();
+        yi = a40.reinterpretAsInts();
+        a00 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD3_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 8 > 8) {
-            a000 = a000.add(a000.rearrange(SWAP8));
+            a00 = a00.add(a00.rearrange(SWAP8));
         }
         if (L / 8 > 4) {
-            a000 = a000.add(a000.rearrange(SWAP4));
+            a00 = a00.add(a00.rearrange(SWAP4));
         }
         if (L / 8 > 2) {
-            a000 = a000.add(a000.rearrange(SWAP2));
+            a00 = a00.add(a00.rearrange(SWAP2));
         }
         if (L / 8 > 1) {
-            a000 = a000.add(a000.rearrange(SWAP1));
+            a00 = a00.add(a00.rearrange(SWAP1));
         }
-        a000 = a000.neg();
-        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
-            s.offerGroups(a000.toArray(), qOff, 8, row);
+        a00 = a00.neg();
+        if (!a00.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 8, row);
         }
     }
 
     private static void rowL28(Candidates s, MemorySegment v, MemorySegment norms, long o, int local, int row,
             int dim, MemorySegment qd, int qOff) {
-        FloatVector a000 = FloatVector.zero(S);
-        FloatVector a010 = FloatVector.zero(S);
-        FloatVector a020 = FloatVector.zero(S);
-        FloatVector a030 = FloatVector.zero(S);
-        FloatVector a040 = FloatVector.zero(S);
-        FloatVector a050 = FloatVector.zero(S);
-        FloatVector a060 = FloatVector.zero(S);
-        FloatVector a070 = FloatVector.zero(S);
+        FloatVector a00 = FloatVector.zero(S);
+        FloatVector a10 = FloatVector.zero(S);
+        FloatVector a20 = FloatVector.zero(S);
+        FloatVector a30 = FloatVector.zero(S);
+        FloatVector a40 = FloatVector.zero(S);
+        FloatVector a50 = FloatVector.zero(S);
+        FloatVector a60 = FloatVector.zero(S);
+        FloatVector a70 = FloatVector.zero(S);
         int full = S.loopBound(dim);
         int upper = full - full % (1 * L);
         int c = 0;
         for (; c < upper; c += 1 * L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a040 = e0.fma(e0, a040);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a050 = e0.fma(e0, a050);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a060 = e0.fma(e0, a060);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a070 = e0.fma(e0, a070);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN));
+            a00 = e.fma(e, a00);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a10 = e.fma(e, a10);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a20 = e.fma(e, a20);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a30 = e.fma(e, a30);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a40 = e.fma(e, a40);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a50 = e.fma(e, a50);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a60 = e.fma(e, a60);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a70 = e.fma(e, a70);
         }
         // leftover whole chunks, then the partial one, all into the first accumulators
         for (; c < full; c += L) {
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a040 = e0.fma(e0, a040);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a050 = e0.fma(e0, a050);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a060 = e0.fma(e0, a060);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a070 = e0.fma(e0, a070);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN));
+            a00 = e.fma(e, a00);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a10 = e.fma(e, a10);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a20 = e.fma(e, a20);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a30 = e.fma(e, a30);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a40 = e.fma(e, a40);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a50 = e.fma(e, a50);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a60 = e.fma(e, a60);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a70 = e.fma(e, a70);
         }
         if (c < dim) {
             VectorMask<Float> tail = S.indexInRange(c, dim);
-            FloatVector x0 = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
-            FloatVector q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN);
-            FloatVector e0 = x0.sub(q);
-            a000 = e0.fma(e0, a000);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a010 = e0.fma(e0, a010);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a020 = e0.fma(e0, a020);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a030 = e0.fma(e0, a030);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a040 = e0.fma(e0, a040);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a050 = e0.fma(e0, a050);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a060 = e0.fma(e0, a060);
-            q = FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN);
-            e0 = x0.sub(q);
-            a070 = e0.fma(e0, a070);
+            FloatVector x = FloatVector.fromMemorySegment(S, v, o + (long) (c) * Float.BYTES, ByteOrder.LITTLE_ENDIAN, tail);
+            FloatVector e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32, ByteOrder.LITTLE_ENDIAN));
+            a00 = e.fma(e, a00);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 1 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a10 = e.fma(e, a10);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 2 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a20 = e.fma(e, a20);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 3 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a30 = e.fma(e, a30);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 4 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a40 = e.fma(e, a40);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 5 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a50 = e.fma(e, a50);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 6 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a60 = e.fma(e, a60);
+            e = x.sub(FloatVector.fromMemorySegment(S, qd, (long) (c) * 32 + 7 * L * Float.BYTES, ByteOrder.LITTLE_ENDIAN));
+            a70 = e.fma(e, a70);
         }
-        IntVector xi = a000.reinterpretAsInts();
-        IntVector yi = a010.reinterpretAsInts();
-        a000 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        IntVector xi = a00.reinterpretAsInts();
+        IntVector yi = a10.reinterpretAsInts();
+        a00 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a020.reinterpretAsInts();
-        yi = a030.reinterpretAsInts();
-        a020 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a20.reinterpretAsInts();
+        yi = a30.reinterpretAsInts();
+        a20 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a040.reinterpretAsInts();
-        yi = a050.reinterpretAsInts();
-        a040 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a40.reinterpretAsInts();
+        yi = a50.reinterpretAsInts();
+        a40 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a060.reinterpretAsInts();
-        yi = a070.reinterpretAsInts();
-        a060 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a60.reinterpretAsInts();
+        yi = a70.reinterpretAsInts();
+        a60 = FOLD1_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD1_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a000.reinterpretAsInts();
-        yi = a020.reinterpretAsInts();
-        a000 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a00.reinterpretAsInts();
+        yi = a20.reinterpretAsInts();
+        a00 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a040.reinterpretAsInts();
-        yi = a060.reinterpretAsInts();
-        a040 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a40.reinterpretAsInts();
+        yi = a60.reinterpretAsInts();
+        a40 = FOLD2_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD2_HI.selectFrom(xi, yi).reinterpretAsFloats());
-        xi = a000.reinterpretAsInts();
-        yi = a040.reinterpretAsInts();
-        a000 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
+        xi = a00.reinterpretAsInts();
+        yi = a40.reinterpretAsInts();
+        a00 = FOLD3_LO.selectFrom(xi, yi).reinterpretAsFloats()
                 .add(FOLD3_HI.selectFrom(xi, yi).reinterpretAsFloats());
         // each query's L/8 lanes hold partial sums; swap-and-add until every lane holds the total
         if (L / 8 > 8) {
-            a000 = a000.add(a000.rearrange(SWAP8));
+            a00 = a00.add(a00.rearrange(SWAP8));
         }
         if (L / 8 > 4) {
-            a000 = a000.add(a000.rearrange(SWAP4));
+            a00 = a00.add(a00.rearrange(SWAP4));
         }
         if (L / 8 > 2) {
-            a000 = a000.add(a000.rearrange(SWAP2));
+            a00 = a00.add(a00.rearrange(SWAP2));
         }
         if (L / 8 > 1) {
-            a000 = a000.add(a000.rearrange(SWAP1));
+            a00 = a00.add(a00.rearrange(SWAP1));
         }
-        a000 = a000.neg();
-        if (!a000.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
-            s.offerGroups(a000.toArray(), qOff, 8, row);
+        a00 = a00.neg();
+        if (!a00.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / 8 * L)).allTrue()) {
+            s.offerGroups(a00.toArray(), qOff, 8, row);
         }
     }
 }

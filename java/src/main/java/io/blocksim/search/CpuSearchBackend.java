@@ -22,8 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>The rows are cut into chunks that the worker threads claim in increasing order, each worker
  * keeping its own per-query top-k (a key equal to the current k-th best reaches the heap, which
- * settles the tie by row: the narrow kernels visit a chunk's two halves side by side, so rows do not
- * arrive in order); the workers' candidates are merged at the end. All queries are scored in
+ * settles the tie by row, so the order in which a worker scores its rows does not matter); the
+ * workers' candidates are merged at the end. All queries are scored in
  * the same pass over the data: few queries with the "narrow" kernel, many with the GEMM-shaped one
  * (see {@link CpuKernels}); with several query groups, each block of rows is scored against every
  * group while it is still in the core's L2 cache.
@@ -84,9 +84,9 @@ public final class CpuSearchBackend implements SearchBackend {
         int nq = queries.length;
         boolean gemm = nq > NARROW_MAX_QUERIES;
         float[][] prepared = prepareQueries(queries, metric);
-        // measured (bench search, Zen 5): 1 to 4 queries run fastest as a padded group of 4 (its
-        // two-row kernel beats 1- and 2-query kernels from DRAM), 5 to 16 in groups of 8
-        int groupSize = gemm ? CpuKernels.QP : nq <= 4 ? 4 : 8;
+        // measured (bench search, Zen 5): 2 queries run faster as a padded group of 4 than with a
+        // 2-query kernel, and 5 to 16 queries in groups of 8 (read once per 8) beat groups of 4
+        int groupSize = gemm ? CpuKernels.QP : nq == 1 ? 1 : nq <= 4 ? 4 : 8;
         // gemm: transposed arrays; narrow groups of 8: native segments; smaller narrow groups: arrays
         float[][] groups = gemm ? transposedGroups(prepared, dim)
                 : groupSize == 8 ? null : paddedGroups(prepared, dim, groupSize);
@@ -364,11 +364,17 @@ public final class CpuSearchBackend implements SearchBackend {
                 }
                 return;
             }
-            float[] q = groups[g];  // a padded group of 4
+            float[] q = groups[g];
             if (metric == Metric.COSINE) {
-                CpuKernels.narrowDot4(out, v, n, r0, r1, base, dim, q, qOff);
+                switch (groupSize) {
+                    case 1 -> CpuKernels.narrowDot1(out, v, n, r0, r1, base, dim, q, qOff);
+                    default -> CpuKernels.narrowDot4(out, v, n, r0, r1, base, dim, q, qOff);
+                }
             } else {
-                CpuKernels.narrowL24(out, v, n, r0, r1, base, dim, q, qOff);
+                switch (groupSize) {
+                    case 1 -> CpuKernels.narrowL21(out, v, n, r0, r1, base, dim, q, qOff);
+                    default -> CpuKernels.narrowL24(out, v, n, r0, r1, base, dim, q, qOff);
+                }
             }
         }
     }

@@ -149,17 +149,15 @@ class CpuSearchBackendTest {
     }
 
     /**
-     * The narrow kernels score a chunk's rows in pairs half a chunk apart, so copies in the second
-     * half are seen before lower copies in the first: a key equal to the k-th best must still reach
-     * the heap, which keeps the lower rows.
+     * Copies tying at the k-th place, within one chunk and across workers, on every narrow group
+     * size: a key equal to the k-th best reaches the heap, which keeps the lower rows whatever order
+     * the rows were scored in.
      */
     @Test
-    void tiesAcrossTheHalvesOfAChunkGoToTheLowerRow() {
+    void tiesAtTheKthPlaceGoToTheLowerRow() {
         int dim = 384;
         float[][] data = TestVectors.gaussian(1000, dim, 9);
-        // the backend's chunks are 97 rows: the first is scored as pairs (r, r + 48), so rows 50 to 52
-        // are seen before rows 10 and 20
-        int[] copies = {10, 20, 50, 51, 52, 600};
+        int[] copies = {10, 20, 50, 51, 52, 600};  // chunks are 97 rows: 600 lies in another
         for (int r : copies) {
             data[r] = data[copies[0]].clone();
         }
