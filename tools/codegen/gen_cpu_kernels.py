@@ -239,7 +239,7 @@ def fold_select(a, nq, l2, names, local, row):
             t = "IntVector " if first else ""
             first = False
             a(f"        {t}xi = {x}.reinterpretAsInts();")
-            a(f"        {t.replace('xi', 'yi')}yi = {y}.reinterpretAsInts();")
+            a(f"        {t}yi = {y}.reinterpretAsInts();")
             a(f"        {x} = FOLD{level}_LO.selectFrom(xi, yi).reinterpretAsFloats()")
             a(f"                .add(FOLD{level}_HI.selectFrom(xi, yi).reinterpretAsFloats());")
             nxt.append(x)
