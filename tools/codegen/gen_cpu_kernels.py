@@ -227,7 +227,7 @@ def qload(seg, off, nq, j):
         return f"FloatVector.fromMemorySegment(S, qd, (long) ({off}) * {nq * 4}{extra}, ByteOrder.LITTLE_ENDIAN)"
     return f"FloatVector.fromArray(S, qd, ({off}) * {nq}{' + ' + str(j) + ' * L' if j else ''})"
 
-def fold_select(a, nq, l2, names, local, row):
+def fold_select(a, nq, l2, names):
     """Folds one row's nq accumulators (names) into one vector, then hands the keys that could
     enter a query's top-k to the heap."""
     level = 1
@@ -254,9 +254,9 @@ def fold_select(a, nq, l2, names, local, row):
     if l2:
         a(f"        {k} = {k}.neg();")
     else:
-        a(f"        {k} = {k}.div(Math.max(norms.get(LE_FLOAT, (long) {local} * Float.BYTES), EPS));")
+        a(f"        {k} = {k}.div(Math.max(norms.get(LE_FLOAT, (long) local * Float.BYTES), EPS));")
     a(f"        if (!{k}.compare(VectorOperators.LT, FloatVector.fromArray(S, s.spread, qOff / {nq} * L)).allTrue()) {{")
-    a(f"            s.offerGroups({k}.toArray(), qOff, {nq}, {row});")
+    a(f"            s.offerGroups({k}.toArray(), qOff, {nq}, row);")
     a("        }")
 
 
@@ -305,7 +305,7 @@ def narrow(name, l2, nq, u, exact, seg):
                 a(f"        {accs[i]} = {accs[i]}.add({accs[i+1]});")
                 nxt.append(accs[i])
             accs = nxt
-    fold_select(a, nq, l2, [f"a{j}0" for j in range(nq)], "local", "row")
+    fold_select(a, nq, l2, [f"a{j}0" for j in range(nq)])
     a("    }")
     return "\n".join(out)
 

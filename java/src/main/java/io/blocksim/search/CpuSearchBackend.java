@@ -245,10 +245,10 @@ public final class CpuSearchBackend implements SearchBackend {
         return out;
     }
 
-    /** GEMM groups: QP queries transposed to {@code [dim][QP]}, zero in unused slots. */
     /**
-     * Gemm groups of {@code QP} queries, transposed ({@code t[d * QP + j]}), followed by each query's
-     * squared norm ({@code t[dim * QP + j]}, summed in double) for the L2 selection's bound.
+     * Gemm groups of {@code QP} queries, transposed ({@code t[d * QP + j]}, zero in unused slots),
+     * followed by each query's squared norm ({@code t[dim * QP + j]}, summed in double) for the L2
+     * selection's bound.
      */
     private static float[][] transposedGroups(float[][] queries, int dim) {
         int qp = CpuKernels.QP;
