@@ -44,6 +44,7 @@ public final class Norms {
         if (out.byteSize() < (long) rows * Float.BYTES) {
             throw new IllegalArgumentException("norms output holds fewer than " + rows + " floats");
         }
+        MemorySegment in = Segments.plain(vectors);
         int blocks = (rows + BLOCK_ROWS - 1) / BLOCK_ROWS;
         IntStream range = IntStream.range(0, blocks);
         if (blocks > 1 && Parallel.shareable(vectors) && Parallel.shareable(out)) {
@@ -52,7 +53,7 @@ public final class Norms {
         range.forEach(b -> {
             int end = Math.min(rows, (b + 1) * BLOCK_ROWS);
             for (int r = b * BLOCK_ROWS; r < end; r++) {
-                out.set(LE_FLOAT, (long) r * Float.BYTES, norm(vectors, r * rowBytes, dim));
+                out.set(LE_FLOAT, (long) r * Float.BYTES, norm(in, r * rowBytes, dim));
             }
         });
     }
