@@ -25,12 +25,18 @@ import jdk.incubator.vector.VectorSpecies;
  * time, in order. On the development machine (Zen 5, 2 cores, 4 KiB pages) a 4-query kernel that
  * scored two rows half a range apart (two streams per core) ran at the floor while the memory was
  * busy but 1.34x when it was quiet (one row at a time: 1.26x), and two neighbouring rows side by
- * side measured 1.5x to 2x slower. The 8-query kernel reads its queries from a native segment, at
- * offsets computed in long from the loop index (an int product widened afterwards kept a bounds
- * check on every query load); the 1-query kernel is faster from an array. A row's accumulators are
- * folded into one vector by a fixed tree of two-vector shuffles and adds (never reduceLanes) whose
- * indexes are ints applied to the floats' bits: float index vectors are converted and
- * range-checked on every use, which had made the 8-query fold cost as much as the row's FMAs.
+ * side measured 1.5x to 2x slower: the hardware prefetcher follows one ascending stream, and a
+ * core keeps only as many row loads in flight as its load queue holds among the query loads. So
+ * with the memory quiet the 8-query kernel (8 query loads per row load) runs about 1.35x the floor
+ * where the same loop with its queries in registers runs 1.1x; query loads can only be shared by
+ * reading rows side by side, which costs more (session 5, README "Measured"). The 8-query kernel
+ * reads its queries from a native segment, at offsets computed in long from the loop index (an int
+ * product widened afterwards kept a bounds check on every query load), and the shards are native
+ * segments too ({@link Segments#plain}); the 1-query kernel is faster from an array. A row's
+ * accumulators are folded into one vector by a fixed tree of two-vector shuffles and adds (never
+ * reduceLanes) whose indexes are ints applied to the floats' bits: float index vectors are
+ * converted and range-checked on every use, which had made the 8-query fold cost as much as the
+ * row's FMAs.
  * <li>"gemm" (more queries; compute-bound): vectorized across queries, like a GEMM micro-kernel.
  * The group's queries are transposed ({@code qt[d * QP + j]}); each row value is broadcast and
  * multiplied into 4 query vectors, for a tile of 6 rows: 24 accumulators and no cross-lane
