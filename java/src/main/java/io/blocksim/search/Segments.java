@@ -16,9 +16,17 @@ final class Segments {
      * caller. When mapped shards and native buffers (the 8-query kernel's queries, synthetic data)
      * both flow through them, C2 compiles each vector load with class checks, and the 8-query search
      * over a real store ran 2.2x the memory floor instead of 1.1x. One class keeps every load
-     * monomorphic.
+     * monomorphic. Where native access is denied (reinterpret is a restricted method) the segment
+     * is used as it is: the same results, only slower.
      */
     static MemorySegment plain(MemorySegment s) {
-        return s != null && s.isNative() ? s.reinterpret(s.byteSize()) : s;
+        if (s == null || !s.isNative()) {
+            return s;
+        }
+        try {
+            return s.reinterpret(s.byteSize());
+        } catch (IllegalCallerException e) {
+            return s;
+        }
     }
 }
