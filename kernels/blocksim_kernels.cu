@@ -1,5 +1,5 @@
 // blocksim search kernels: the entry points of the fatbin
-// (java/src/main/resources/io/blocksim/cuda/blocksim_kernels.fatbin).
+// (java/cuda/src/main/resources/io/blocksim/cuda/blocksim_kernels.fatbin).
 // The host contract (signatures, grid, block, shared memory, buffers) is kernels/README.md.
 // All entry points are extern "C": their names are the strings to pass to cuModuleGetFunction.
 #include "bs_common.cuh"

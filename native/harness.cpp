@@ -31,7 +31,7 @@
 #include "bs_plan.h"
 
 #ifndef BLOCKSIM_DEFAULT_FATBIN
-#define BLOCKSIM_DEFAULT_FATBIN "java/src/main/resources/io/blocksim/cuda/blocksim_kernels.fatbin"
+#define BLOCKSIM_DEFAULT_FATBIN "java/cuda/src/main/resources/io/blocksim/cuda/blocksim_kernels.fatbin"
 #endif
 
 using namespace bsplan;

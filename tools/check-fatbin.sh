@@ -11,7 +11,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-fatbin=java/src/main/resources/io/blocksim/cuda/blocksim_kernels.fatbin
+fatbin=java/cuda/src/main/resources/io/blocksim/cuda/blocksim_kernels.fatbin
 stamp=kernels/fatbin.sha256
 
 sources_hash() {

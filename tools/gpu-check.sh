@@ -45,7 +45,7 @@ echo "CPU cores: $jobs"
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available())" 2>/dev/null || echo "torch: not importable"
 
 section "fatbin"
-fatbin=java/src/main/resources/io/blocksim/cuda/blocksim_kernels.fatbin
+fatbin=java/cuda/src/main/resources/io/blocksim/cuda/blocksim_kernels.fatbin
 ls -l "$fatbin"
 bash tools/check-fatbin.sh || echo "WARNING: the committed fatbin is stale against kernels/ (the harness still tests the committed one)"
 if command -v cuobjdump >/dev/null 2>&1; then

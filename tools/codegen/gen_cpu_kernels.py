@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes java/src/main/java/io/blocksim/search/CpuKernels.java (the CPU search's kernels).
+"""Writes java/core/src/main/java/io/blocksim/search/CpuKernels.java (the CPU search's kernels).
 
 The kernels are unrolled by hand because the JIT keeps vectors in registers only when each
 accumulator is its own local, and the hot path must not call helpers that take vectors (a helper
@@ -365,7 +365,7 @@ for nq, u, seg in NARROW:
 
 header = HEADER.replace('@RT@', str(RT)).replace('@QV@', str(QV)).replace('@RTQV@', str(RT*QV))
 src = header + "\n\n".join(parts) + "\n}\n"
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'java', 'src', 'main', 'java', 'io', 'blocksim', 'search', 'CpuKernels.java')
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'java', 'core', 'src', 'main', 'java', 'io', 'blocksim', 'search', 'CpuKernels.java')
 with open(os.path.normpath(out), 'w') as f:
     f.write(src)
 

@@ -1,0 +1,134 @@
+package io.blocksim.cli;
+
+import io.blocksim.demo.Demo;
+import io.blocksim.demo.DemoResults;
+import io.blocksim.demo.NormChart;
+import io.blocksim.demo.ReportWriter;
+import io.blocksim.model.PrefixExtractor;
+import io.blocksim.model.StoreExtraction;
+import io.blocksim.model.TransformerModel;
+import io.blocksim.search.Backends;
+import io.blocksim.store.Manifest;
+import io.blocksim.store.Store;
+import io.blocksim.text.Corpus;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {"Reproduce the research notebook on the shipped model (the main job).", "",
+            "Prints the norm tables, then the cosine searches for 'my most gr' and 'is dreams,' (proj_output"
+            + " and ffwd_output, blocks 0 and 5, position 8, embeddings) and the L2 comparison. Builds the store"
+            + " it needs on first run (about 5 minutes on 2 cores) and reuses it after. Then writes a report"
+            + " folder: report.md (the tables), norms.png (the norm chart) and results.json (every table's data)."})
+final class DemoCommand implements Callable<Integer> {
+    static final int QUICK_STRINGS = 100_000;
+    /** The report's folder inside the store folder unless --report says otherwise. */
+    static final String REPORT_FOLDER = "report";
+
+    @Option(names = "--store", paramLabel = "DIR", description = "Store folder (default: a per-user data folder).")
+    Path store;
+
+    @Option(names = "--dataset", paramLabel = "PATH", description = "Corpus (default: $BLOCKSIM_DATASET or the downloaded TinyShakespeare).")
+    Path dataset;
+
+    @Option(names = "--quick", description = "Use only the first 100,000 strings and the prompts (a fast look; said in every heading).")
+    boolean quick;
+
+    @Option(names = {"-k", "--k"}, defaultValue = "10", description = "Results per prompt (default: ${DEFAULT-VALUE}).")
+    int k;
+
+    @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|cuda", description = "Search backend (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @ArgGroup(exclusive = true)
+    ReportChoice report;
+
+    static final class ReportChoice {
+        @Option(names = "--report", paramLabel = "DIR", description = "Report folder (default: report/ in the store folder);"
+                + " replaced if it holds only an earlier report.")
+        Path dir;
+
+        @Option(names = "--no-report", description = "Print the tables only; write no report.")
+        boolean none;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        long t0 = System.nanoTime();
+        if (writeReport()) {
+            // overlaps AWT's start-up with the model's; the chart is drawn after the tables
+            NormChart.warmUpInBackground();
+        }
+        DemoResults results;
+        Path dir;
+        try (TransformerModel tm = TransformerModel.openDefault()) {
+            int l = 10;
+            dir = store != null ? store : defaultStore(tm.spec().modelSha256(), quick);
+            if (writeReport()) {
+                ReportWriter.checkReplaceable(reportDir(dir)); // before minutes of work, not after
+            }
+            double extractSeconds = ensureStore(tm, dir, l);
+            Backends.Choice choice = Devices.searchBackend(device);
+            try (Store s = Store.open(dir); var backend = choice.backend()) {
+                results = new Demo(tm, s, backend, Demo.PROMPTS, k).run(quick, choice.reason(),
+                        extractSeconds > 0 ? extractSeconds : null, t0, System.out::print);
+            }
+        }
+        if (writeReport()) {
+            // after the tables: the chart's AWT start-up never delays what the user reads first
+            long r0 = System.nanoTime();
+            Path out = ReportWriter.write(results, reportDir(dir));
+            System.out.printf(Locale.ROOT, "report: %s (%s, %s, %s; %.1f s)%n", out.resolve(ReportWriter.MARKDOWN),
+                    ReportWriter.MARKDOWN, ReportWriter.CHART, ReportWriter.JSON, (System.nanoTime() - r0) / 1e9);
+        }
+        return 0;
+    }
+
+    private boolean writeReport() {
+        return report == null || !report.none;
+    }
+
+    private Path reportDir(Path storeDir) {
+        return report != null && report.dir != null ? report.dir : storeDir.resolve(REPORT_FOLDER);
+    }
+
+    private double ensureStore(TransformerModel tm, Path dir, int l) {
+        if (Files.isRegularFile(dir.resolve(Manifest.FILE))) {
+            try (Store s = Store.open(dir)) {
+                return 0; // complete and readable
+            } catch (io.blocksim.UserError e) {
+                System.err.println("blocksim: " + e.getMessage() + " — extracting");
+            }
+        }
+        Corpus corpus = Corpus.resolve(dataset);
+        System.err.println("blocksim: building the demo's store in " + dir + " (once; reused after)");
+        try (ProgressBar bar = Progress.count("extract", quick ? QUICK_STRINGS : 858_923, " strings")) {
+            // the quick store also holds the prompts, so its tables can show each prompt finding itself
+            List<String> include = quick ? Demo.PROMPTS.stream().filter(p -> p.length() == l
+                    && corpus.text().contains(p)).toList() : List.of();
+            StoreExtraction.Summary sum = StoreExtraction.run(tm, corpus, l, quick ? QUICK_STRINGS : 0, include,
+                    StoreExtraction.demoTargets(tm.spec().nLayer(), l), 131_072, PrefixExtractor.Options.defaults(), dir,
+                    false, bar::stepBy, line -> System.err.println("blocksim: " + line));
+            return sum.seconds();
+        }
+    }
+
+    static Path defaultStore(String modelSha, boolean quick) {
+        String env = System.getenv("BLOCKSIM_DATA");
+        Path base = env != null && !env.isBlank() ? Path.of(env) : dataHome();
+        return base.resolve("store-" + modelSha.substring(0, 12) + "-slen10" + (quick ? "-quick" : ""));
+    }
+
+    private static Path dataHome() {
+        String xdg = System.getenv("XDG_DATA_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "share");
+        return base.resolve("blocksim");
+    }
+}

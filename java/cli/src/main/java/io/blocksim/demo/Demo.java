@@ -1,0 +1,182 @@
+package io.blocksim.demo;
+
+import io.blocksim.model.Site;
+import io.blocksim.model.TransformerModel;
+import io.blocksim.search.EmbeddingSearch;
+import io.blocksim.search.LabeledResult;
+import io.blocksim.Metric;
+import io.blocksim.search.NormStats;
+import io.blocksim.spi.SearchBackend;
+import io.blocksim.search.StoreSearch;
+import io.blocksim.store.Store;
+import io.blocksim.text.Tokenizer;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The research notebook's tables on a store: the norm tables of proj_output and ffwd_output,
+ * the cosine searches for the prompts, the embeddings search and the L2 comparison. Prints each
+ * table as soon as it is computed and returns them all as {@link DemoResults}.
+ */
+public final class Demo {
+    public static final List<String> PROMPTS = List.of("my most gr", "is dreams,");
+    /** The notebook's norm tables cover its first batch: the first 10,000 strings. */
+    public static final int NORM_ROWS = 10_000;
+    public static final List<String> NORM_SITES = List.of("proj_output", "ffwd_output");
+
+    /**
+     * One search table of the notebook: candidates are {@code site} of {@code block} at
+     * {@code position} (t_i; -1 is the last), queries the prompts' {@code querySite} of
+     * {@code queryBlock} at their last position.
+     */
+    public record TableSpec(String title, String site, int block, int position, String querySite, int queryBlock,
+            Metric metric) {
+    }
+
+    /** The notebook's search tables in its order; the embeddings table comes before the L2 one. */
+    public static final List<TableSpec> NOTEBOOK_TABLES = List.of(
+            new TableSpec("proj_output block 0 (cosine)", "proj_output", 0, -1, "proj_output", 0, Metric.COSINE),
+            new TableSpec("ffwd_output block 0, proj_output queries (cosine)", "ffwd_output", 0, -1, "proj_output", 0,
+                    Metric.COSINE),
+            new TableSpec("proj_output block 5 (cosine)", "proj_output", 5, -1, "proj_output", 5, Metric.COSINE),
+            new TableSpec("ffwd_output block 5, proj_output queries (cosine)", "ffwd_output", 5, -1, "proj_output", 5,
+                    Metric.COSINE),
+            new TableSpec("ffwd_output block 5 at t_i = 8, proj_output queries (cosine)", "ffwd_output", 5, 8,
+                    "proj_output", 5, Metric.COSINE));
+    public static final String EMBEDDINGS_TITLE = "embeddings, all positions concatenated (cosine)";
+    public static final TableSpec L2_TABLE = new TableSpec("proj_output block 0 (L2 distance, the notebook's starting point)",
+            "proj_output", 0, -1, "proj_output", 0, Metric.L2);
+
+    private final TransformerModel model;
+    private final Store store;
+    private final SearchBackend backend;
+    private final List<String> prompts;
+    private final int k;
+    private final Map<String, float[][]> queries = new HashMap<>();
+
+    public Demo(TransformerModel model, Store store, SearchBackend backend, List<String> prompts, int k) {
+        this.model = model;
+        this.store = store;
+        this.backend = backend;
+        this.prompts = List.copyOf(prompts);
+        this.k = k;
+    }
+
+    /**
+     * Runs every table, handing each one's text to {@code out} as soon as it is ready (header
+     * first, footer last).
+     *
+     * @param extractSeconds how long building the store took, or null when it was reused
+     * @param startNanos     {@link System#nanoTime()} when the demo started, for its total
+     */
+    public DemoResults run(boolean quick, String backendReason, Double extractSeconds, long startNanos,
+            Consumer<String> out) {
+        List<DemoResults.Prompt> ps = new ArrayList<>();
+        for (String p : prompts) {
+            ps.add(new DemoResults.Prompt(p, rowOf(p)));
+        }
+        String modelName = model.path().getFileName().toString();
+        DemoResults head = new DemoResults(store.dir().toString(), store.stringCount(), store.stringLength(), modelName,
+                quick, ps, k, List.of(), backendReason, extractSeconds, 0);
+        String scope = head.scope();
+        out.accept(NotebookFormat.header(head));
+        List<DemoResults.Section> sections = new ArrayList<>();
+        Consumer<DemoResults.Section> add = s -> {
+            sections.add(s);
+            out.accept(NotebookFormat.section(s, scope));
+        };
+        for (String site : NORM_SITES) {
+            add.accept(norms(site));
+        }
+        for (TableSpec t : NOTEBOOK_TABLES) {
+            add.accept(search(t));
+        }
+        add.accept(embeddings(Metric.COSINE));
+        add.accept(search(L2_TABLE));
+        DemoResults r = new DemoResults(head.store(), head.strings(), head.stringLength(), modelName, quick, ps, k,
+                sections, backendReason, extractSeconds, (System.nanoTime() - startNanos) / 1e9);
+        out.accept(NotebookFormat.footer(r) + "\n");
+        return r;
+    }
+
+    /** The norm table of {@code site} over the first {@link #NORM_ROWS} strings. */
+    public DemoResults.NormTable norms(String site) {
+        List<NormStats.Row> rows = NormStats.table(store, site, NORM_ROWS);
+        return new DemoResults.NormTable(site, rows, conclusion(site, rows));
+    }
+
+    /** One search table; queries are computed once per (site, block) and reused. */
+    public DemoResults.SearchTable search(TableSpec t) {
+        float[][] q = queries.computeIfAbsent(t.querySite() + "/" + t.queryBlock(),
+                key -> model.lastPositionVectors(prompts, Site.parse(t.querySite()), t.queryBlock()));
+        LabeledResult r = StoreSearch.search(store, backend, t.site(), t.block(), t.position(), q, prompts, k, t.metric());
+        return new DemoResults.SearchTable(t.title(), t.site(), t.block(), store.resolvePosition(t.position()),
+                t.position(), t.querySite(), t.queryBlock(), r);
+    }
+
+    /**
+     * The notebook's embeddings search: every string's embedding at all L positions concatenated,
+     * against each prompt's. Computed from the model's token and position embeddings, nothing stored.
+     */
+    public DemoResults.SearchTable embeddings(Metric metric) {
+        EmbeddingSearch search = new EmbeddingSearch(model.embeddingTable(store.stringLength()));
+        Tokenizer tok = new Tokenizer(model.spec().vocab());
+        byte[][] q = prompts.stream().map(tok::encode).toArray(byte[][]::new);
+        LabeledResult lr = StoreSearch.embeddings(store, search, q, prompts, k, metric);
+        String title = metric == Metric.COSINE ? EMBEDDINGS_TITLE
+                : "embeddings, all positions concatenated (" + metric.cliName() + ")";
+        return new DemoResults.SearchTable(title, Site.EMBEDDING.cliName(), 0, null, null, Site.EMBEDDING.cliName(), 0, lr);
+    }
+
+    /** The row of {@code prompt} among the store's strings, or -1 (also for prompts of another length). */
+    int rowOf(String prompt) {
+        int l = store.stringLength();
+        if (prompt.length() != l) {
+            return -1;
+        }
+        byte[] want;
+        try {
+            want = new Tokenizer(model.spec().vocab()).encode(prompt);
+        } catch (io.blocksim.UserError e) {
+            return -1; // a character outside the vocabulary: certainly not stored
+        }
+        MemorySegment strings = store.strings();
+        MemorySegment target = MemorySegment.ofArray(want);
+        int n = store.stringCount();
+        for (int i = 0; i < n; i++) {
+            // the first byte rules out almost every row without the cost of a mismatch call
+            if (strings.get(ValueLayout.JAVA_BYTE, (long) i * l) == want[0] && MemorySegment.mismatch(strings, (long) i * l, (long) i * l + l, target, 0, l) < 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The notebook's conclusion when it holds for this model, otherwise what holds instead. */
+    public static String conclusion(String site, List<NormStats.Row> rows) {
+        boolean meanGrows = true;
+        boolean stdGrows = true;
+        for (int i = 1; i < rows.size(); i++) {
+            meanGrows &= rows.get(i).mean() > rows.get(i - 1).mean();
+            stdGrows &= rows.get(i).std() > rows.get(i - 1).std();
+        }
+        if (meanGrows && stdGrows) {
+            return "Norm and std dev of " + site + " go up in the later layers, as in the notebook: "
+                    + "cosine similarity is probably a better measure than Euclidean distance.";
+        }
+        NormStats.Row first = rows.get(0);
+        NormStats.Row last = rows.get(rows.size() - 1);
+        double cvMin = rows.stream().mapToDouble(r -> r.std() / r.mean()).min().orElse(0);
+        double cvMax = rows.stream().mapToDouble(r -> r.std() / r.mean()).max().orElse(0);
+        return String.format(Locale.ROOT, "Unlike the notebook, the norms of %s do not grow steadily with depth (mean %.1f at"
+                + " layer 0, %.1f at layer %d); the spread is large relative to the mean (std/mean %.2f to %.2f), so"
+                + " cosine similarity still looks the better measure.", site, first.mean(), last.mean(), last.block(),
+                cvMin, cvMax);
+    }
+}

@@ -1,0 +1,18 @@
+package io.blocksim;
+
+/**
+ * A value the caller passed is out of range, unknown or inconsistent (a k above the candidate
+ * rows, an unknown site or metric, a position outside the strings, a query of the wrong
+ * dimension). Nothing was read or written. The CLI reports it as a usage error (exit code 2).
+ *
+ * <p>Unchecked, like every {@link BlocksimException}; safe to share between threads (immutable).
+ */
+public class InvalidArgumentException extends BlocksimException {
+    public InvalidArgumentException(String message) {
+        super(message);
+    }
+
+    public InvalidArgumentException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,101 @@
+package io.blocksim.search;
+
+import io.blocksim.Metric;
+import io.blocksim.spi.SearchResult;
+import io.blocksim.UserError;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.PriorityQueue;
+
+/**
+ * The seed's embeddings search: each string's vector is the concatenation over its L positions of
+ * {@code tok_emb[s_t] + pos_emb[t]}, compared with a query string's. Nothing is stored: with the
+ * table {@code e[t][token]} (L x V vectors) every dot product and norm is a sum over positions of
+ * per-position table entries, so the scores are exact (double) from a V x V table per position.
+ */
+public final class EmbeddingSearch {
+    private static final ValueLayout.OfByte U8 = ValueLayout.JAVA_BYTE;
+
+    private final int length;
+    private final int vocab;
+    private final double[][][] dots; // [t][a][b] = e[t][a] . e[t][b]
+
+    /** {@code table[t][token]} is the embedding (token + position) at position t. */
+    public EmbeddingSearch(float[][][] table) {
+        this.length = table.length;
+        this.vocab = table[0].length;
+        this.dots = new double[length][vocab][vocab];
+        for (int t = 0; t < length; t++) {
+            for (int a = 0; a < vocab; a++) {
+                for (int b = a; b < vocab; b++) {
+                    double s = 0;
+                    for (int i = 0; i < table[t][a].length; i++) {
+                        s += (double) table[t][a][i] * table[t][b][i];
+                    }
+                    dots[t][a][b] = s;
+                    dots[t][b][a] = s;
+                }
+            }
+        }
+    }
+
+    /**
+     * Top-k of {@code rows} strings (uint8 token ids, [rows, L] in {@code strings}) for each query
+     * (token ids of length L), best first, ties to the lower row.
+     */
+    public SearchResult search(MemorySegment strings, int rows, byte[][] queries, int k, Metric metric) {
+        if (k < 1 || k > rows) {
+            throw UserError.usage("k = " + k + " is outside 1.." + rows);
+        }
+        int[][] ids = new int[queries.length][];
+        float[][] scores = new float[queries.length][];
+        for (int q = 0; q < queries.length; q++) {
+            byte[] qt = queries[q];
+            if (qt.length != length) {
+                throw UserError.usage("embeddings search compares whole strings: the prompt must have " + length
+                        + " characters, not " + qt.length);
+            }
+            double qq = 0;
+            for (int t = 0; t < length; t++) {
+                qq += dots[t][qt[t] & 0xff][qt[t] & 0xff];
+            }
+            final double qNorm = Math.sqrt(qq);
+            // worst of the kept k on top; a candidate enters when it is better than that
+            PriorityQueue<double[]> heap = new PriorityQueue<>(k + 1, (x, y) ->
+                    x[0] != y[0] ? (metric.largerIsBetter() ? Double.compare(x[0], y[0]) : Double.compare(y[0], x[0]))
+                            : Double.compare(y[1], x[1]));
+            long base = 0;
+            for (int r = 0; r < rows; r++, base += length) {
+                double xq = 0;
+                double xx = 0;
+                for (int t = 0; t < length; t++) {
+                    int a = strings.get(U8, base + t) & 0xff;
+                    xq += dots[t][a][qt[t] & 0xff];
+                    xx += dots[t][a][a];
+                }
+                double score = metric == Metric.COSINE
+                        ? xq / (Math.max(Math.sqrt(xx), Metric.NORM_EPS) * Math.max(qNorm, Metric.NORM_EPS))
+                        : Math.sqrt(Math.max(0, xx + qq - 2 * xq));
+                score = (float) score;
+                if (heap.size() < k) {
+                    heap.add(new double[] {score, r});
+                } else {
+                    double[] worst = heap.peek();
+                    boolean better = metric.largerIsBetter() ? score > worst[0] : score < worst[0];
+                    if (better) {
+                        heap.poll();
+                        heap.add(new double[] {score, r});
+                    }
+                }
+            }
+            ids[q] = new int[k];
+            scores[q] = new float[k];
+            for (int i = k - 1; i >= 0; i--) {
+                double[] e = heap.poll();
+                ids[q][i] = (int) e[1];
+                scores[q][i] = (float) e[0];
+            }
+        }
+        return new SearchResult(metric, k, ids, scores);
+    }
+}

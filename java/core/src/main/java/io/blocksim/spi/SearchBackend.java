@@ -1,0 +1,45 @@
+package io.blocksim.spi;
+
+import io.blocksim.Metric;
+
+/**
+ * Exact top-k search over a {@link VectorSet}: a plug-in point, found through
+ * {@link SearchBackendProvider}. Every backend gives the same answer for the requests it
+ * {@link #supports supports}: the same rows in the same order (ties to the lower row) and scores
+ * within 1e-5 of a float64 reference.
+ *
+ * <p>Thread safety: implementations must allow concurrent {@link #search} calls from many threads
+ * (a backend may serialise them internally; the CUDA backend does, since it owns one device
+ * context and its streams). {@link #close} may be called while searches run; they then end with a
+ * {@link io.blocksim.ClosedException} and never touch freed memory.
+ */
+public interface SearchBackend extends AutoCloseable {
+    /** A short name for messages and JSON ("cpu", "cuda"). */
+    String name();
+
+    /**
+     * Whether this backend runs a search of {@code dim}-dimensional rows for the top {@code k} by
+     * {@code metric} itself. A caller routes a request this answers false for to another backend
+     * (and says so); {@link #search} may refuse it. The default supports everything.
+     */
+    default boolean supports(int dim, int k, Metric metric) {
+        return true;
+    }
+
+    /**
+     * The k best rows for each query: {@code queries[q]} has {@code data.dim()} finite floats and
+     * {@code 1 <= k <= data.rows()}. The result's row ids index the whole set (0..rows-1).
+     *
+     * @throws io.blocksim.InvalidArgumentException for k out of range or no queries
+     * @throws io.blocksim.InvalidDataException for a query of the wrong length or a non-finite value
+     * @throws io.blocksim.ClosedException when this backend, or the store behind {@code data}, is or
+     *     gets closed
+     * @throws io.blocksim.DeviceException when a device fails
+     */
+    SearchResult search(VectorSet data, float[][] queries, int k, Metric metric);
+
+    /** Releases threads, device memory and caches. Idempotent. */
+    @Override
+    default void close() {
+    }
+}

@@ -1,0 +1,658 @@
+package io.blocksim.cuda;
+
+import io.blocksim.ClosedException;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.UserError;
+import io.blocksim.search.SearchRules;
+import io.blocksim.Metric;
+import io.blocksim.search.Norms;
+import io.blocksim.spi.SearchBackend;
+import io.blocksim.spi.SearchResult;
+import io.blocksim.spi.VectorSet;
+import io.blocksim.spi.VectorShard;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.WeakHashMap;
+
+import jcuda.CudaException;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
+import jcuda.driver.JCudaDriver;
+import jcuda.jcublas.JCublas2;
+import jcuda.jcublas.cublasHandle;
+import jcuda.jcublas.cublasMath;
+import jcuda.jcublas.cublasOperation;
+import jcuda.runtime.cudaStream_t;
+
+/**
+ * Exact top-k on an NVIDIA GPU with the blocksim kernels (kernels/README.md is the contract this
+ * class is written from; native/backend_cuda.cpp and native/harness.cpp are its C++ twin).
+ *
+ * <p>Data: each shard is cut into pieces ({@link UploadPlan}) that stay resident in device memory
+ * across searches under a budget below the free memory, least recently used evicted
+ * ({@link ResidencyCache}). Pieces are copied from the mapped MemorySegments through two pinned
+ * staging buffers on a copy stream while the compute stream scans the pieces before them; a piece
+ * that does not fit the budget goes through one of two streaming slots instead, so a site larger
+ * than the GPU is still searched (at PCIe speed).
+ *
+ * <p>Per search: queries are prepared on the host (cosine: normalized in double), then per piece
+ * the fused scan (small Q, or no cuBLAS) or cuBLAS SGEMM tiles plus the exact select kernel (large
+ * Q), every launch writing its own candidate lists; then the merge rounds and the final merge,
+ * one stream, one synchronization before the download. Query batches keep the candidate buffer
+ * bounded. Dimensions the kernels do not take ({@code D % 4 != 0}, {@code D > 4096}) and
+ * {@code k > 1024} are answered by the CPU backend.
+ */
+public final class CudaSearchBackend implements SearchBackend {
+    /** At and above this many queries (in a batch) the SGEMM path is used when cuBLAS is available. */
+    public static final int GEMM_MIN_QUERIES = 65;
+    /** Queries per batch at most (the product's cap). */
+    public static final int MAX_BATCH_QUERIES = 1024;
+    /** Each candidate buffer is kept under this many bytes by shrinking the query batch. */
+    public static final long CANDIDATE_BYTES_CAP = 256L << 20;
+    /** Device memory kept out of the residency budget for the per-search workspace and cuBLAS. */
+    public static final long WORKSPACE_RESERVE = 1L << 30;
+    /** System property: residency budget in bytes (suffixes k, m, g), overriding the default. */
+    public static final String BUDGET_PROPERTY = "blocksim.cuda.budget";
+    /** System property: "false" turns the SGEMM path off (the fused scan serves every Q). */
+    public static final String CUBLAS_PROPERTY = "blocksim.cuda.cublas";
+
+    /** Tunables; {@link #defaults} derives them from the device's free memory. */
+    public record Options(long budgetBytes, long pieceBytes, long stagingBytes, boolean useCublas, int gemmMinQueries) {
+        public Options {
+            if (budgetBytes < 0 || pieceBytes < 16 || stagingBytes < 16 || gemmMinQueries < 1) {
+                throw new IllegalArgumentException("bad CUDA backend options: " + budgetBytes + ", " + pieceBytes
+                        + ", " + stagingBytes + ", " + gemmMinQueries);
+            }
+        }
+
+        /** Pieces of free/16 (64 MiB to 1 GiB), 64 MiB staging, the rest of free memory (90%) as budget. */
+        public static Options defaults(long freeBytes) {
+            long piece = Math.clamp(freeBytes / 16, 64L << 20, 1L << 30);
+            long slots = 2 * (piece + piece / 4);
+            long budget = Math.max(0, (long) ((freeBytes - WORKSPACE_RESERVE - slots) * 0.9));
+            String b = System.getProperty(BUDGET_PROPERTY);
+            if (b != null) {
+                budget = parseBytes(b);
+            }
+            boolean cublas = !"false".equalsIgnoreCase(System.getProperty(CUBLAS_PROPERTY, "true"));
+            return new Options(budget, piece, 64L << 20, cublas, GEMM_MIN_QUERIES);
+        }
+
+        public Options withBudget(long bytes) {
+            return new Options(bytes, pieceBytes, stagingBytes, useCublas, gemmMinQueries);
+        }
+
+        public Options withPieceBytes(long bytes) {
+            return new Options(budgetBytes, bytes, stagingBytes, useCublas, gemmMinQueries);
+        }
+
+        public Options withStagingBytes(long bytes) {
+            return new Options(budgetBytes, pieceBytes, bytes, useCublas, gemmMinQueries);
+        }
+
+        public Options withCublas(boolean on) {
+            return new Options(budgetBytes, pieceBytes, stagingBytes, on, gemmMinQueries);
+        }
+
+        public Options withGemmMinQueries(int q) {
+            return new Options(budgetBytes, pieceBytes, stagingBytes, useCublas, q);
+        }
+    }
+
+    /** "512m", "2g", "1048576": bytes. */
+    public static long parseBytes(String s) {
+        String t = s.strip().toLowerCase(Locale.ROOT);
+        long mul = 1;
+        if (t.endsWith("k") || t.endsWith("m") || t.endsWith("g")) {
+            mul = switch (t.charAt(t.length() - 1)) {
+                case 'k' -> 1L << 10;
+                case 'm' -> 1L << 20;
+                default -> 1L << 30;
+            };
+            t = t.substring(0, t.length() - 1);
+        }
+        try {
+            long v = Long.parseLong(t);
+            if (v < 0) {
+                throw new NumberFormatException();
+            }
+            return Math.multiplyExact(v, mul);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw UserError.usage("-D" + BUDGET_PROPERTY + "=" + s + ": give a byte count such as 8g or 512m");
+        }
+    }
+
+    /** Device copies of a piece's rows and norms. */
+    private record Block(CUdeviceptr vectors, CUdeviceptr norms) {
+    }
+
+    /** A grow-only device buffer of the workspace. */
+    private static final class Buffer {
+        final CUdeviceptr ptr = new CUdeviceptr();
+        long bytes;
+
+        CUdeviceptr ensure(long need) {
+            if (need > bytes) {
+                free();
+                JCudaDriver.cuMemAlloc(ptr, Math.max(need, 256));
+                bytes = Math.max(need, 256);
+            }
+            return ptr;
+        }
+
+        void free() {
+            if (bytes > 0) {
+                JCudaDriver.cuMemFree(ptr);
+                bytes = 0;
+            }
+        }
+    }
+
+    private final CudaDevice device;
+    private final Options options;
+    private final CUstream compute = new CUstream();
+    private final CUstream copy = new CUstream();
+    private final CUevent uploaded = new CUevent();
+    private final CUevent[] slotFree = {new CUevent(), new CUevent()};
+    private final CUevent[] stagingFree = {new CUevent(), new CUevent()};
+    private final Pointer[] staging = {new Pointer(), new Pointer()};
+    private final MemorySegment[] stagingSegments = new MemorySegment[2];
+    private final Block[] slots = new Block[2];
+    private long slotBytes;
+    private int nextSlot;
+    private int nextStaging;
+    private final ResidencyCache<PieceKey, Block> cache;
+    private final Buffer queriesBuf = new Buffer();
+    private final Buffer candA = new Buffer();
+    private final Buffer candB = new Buffer();
+    private final Buffer tile = new Buffer();
+    private final Buffer outScores = new Buffer();
+    private final Buffer outIds = new Buffer();
+    private final cublasHandle cublas;
+    private final String cublasNote;
+    private final SearchRules.NormsCache normsCache = new SearchRules.NormsCache();
+    private String stage = "starting";
+    private long streamedPieces;
+    private long uploadedBytes;
+    private boolean closed;
+
+    private CudaSearchBackend(CudaDevice device, Options options) {
+        this.device = device;
+        this.options = options;
+        device.makeCurrent();
+        JCudaDriver.cuStreamCreate(compute, CUstream_flags.CU_STREAM_NON_BLOCKING);
+        JCudaDriver.cuStreamCreate(copy, CUstream_flags.CU_STREAM_NON_BLOCKING);
+        JCudaDriver.cuEventCreate(uploaded, CUevent_flags.CU_EVENT_DISABLE_TIMING);
+        for (int i = 0; i < 2; i++) {
+            JCudaDriver.cuEventCreate(slotFree[i], CUevent_flags.CU_EVENT_DISABLE_TIMING);
+            JCudaDriver.cuEventCreate(stagingFree[i], CUevent_flags.CU_EVENT_DISABLE_TIMING);
+            long bytes = Math.min(options.stagingBytes(), UploadPlan.MAX_CHUNK_BYTES) & ~3L;
+            JCudaDriver.cuMemAllocHost(staging[i], bytes);
+            stagingSegments[i] = MemorySegment.ofBuffer(staging[i].getByteBuffer(0, bytes));
+        }
+        this.cache = new ResidencyCache<>(options.budgetBytes(), this::freeBlock);
+        cublasHandle h = null;
+        String note;
+        if (!options.useCublas()) {
+            note = "off (-D" + CUBLAS_PROPERTY + "=false): fused scan for every Q";
+        } else {
+            try {
+                // loads libJCublas2, which needs libcublas.so.12: any Throwable means "no cuBLAS"
+                JCublas2.setExceptionsEnabled(true);
+                h = new cublasHandle();
+                JCublas2.cublasCreate(h);
+                JCublas2.cublasSetMathMode(h, cublasMath.CUBLAS_DEFAULT_MATH);  // no TF32: the select's error bound assumes FP32
+                JCublas2.cublasSetStream(h, new cudaStream_t(compute));
+                note = "cuBLAS SGEMM + select for Q >= " + options.gemmMinQueries();
+            } catch (Throwable t) {
+                if (h != null) {
+                    try {
+                        JCublas2.cublasDestroy(h);
+                    } catch (Throwable ignored) {
+                        // never created, or the library is missing: nothing to free
+                    }
+                }
+                h = null;
+                note = "unavailable (" + (t instanceof CudaException ? t.getMessage() : CudaErrors.oneLine(t))
+                        + "): fused scan for every Q";
+            }
+        }
+        this.cublas = h;
+        this.cublasNote = note;
+    }
+
+    /** A backend on the probed device with {@link Options#defaults}; the device must have passed the probe. */
+    public static CudaSearchBackend open(CudaDevice device) {
+        return open(device, null);
+    }
+
+    /** As {@link #open(CudaDevice)} with the given options (null: defaults from free memory). */
+    public static CudaSearchBackend open(CudaDevice device, Options options) {
+        try {
+            device.makeCurrent();
+            Options o = options != null ? options : Options.defaults(device.memoryInfo()[0]);
+            return new CudaSearchBackend(device, o);
+        } catch (CudaException e) {
+            throw new CudaFailure("cannot set up the CUDA backend on " + device.name() + ": "
+                    + CudaErrors.explain(e.getMessage()), e);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    /** One line: device, budget, SGEMM path. */
+    public String describe() {
+        return device.describe() + "; resident budget " + CudaProbe.gib(options.budgetBytes()) + "; large Q: " + cublasNote;
+    }
+
+    public boolean hasCublas() {
+        return cublas != null;
+    }
+
+    /** Bytes of shard data now resident on the device. */
+    public long residentBytes() {
+        return cache.used();
+    }
+
+    /** Pieces that went through a streaming slot (did not fit the budget), since creation. */
+    public long streamedPieces() {
+        return streamedPieces;
+    }
+
+    /** Bytes copied host to device for shard data, since creation. */
+    public long uploadedBytes() {
+        return uploadedBytes;
+    }
+
+    /** The kernels' contract: dim a multiple of 4 up to 4096, k up to {@link LaunchPlan#MAX_K}. */
+    @Override
+    public boolean supports(int dim, int k, Metric metric) {
+        return dim % 4 == 0 && dim <= 4096 && k <= LaunchPlan.MAX_K;
+    }
+
+    @Override
+    public synchronized SearchResult search(VectorSet data, float[][] queries, int k, Metric metric) {
+        if (closed) {
+            throw new ClosedException("the CUDA backend is closed");
+        }
+        validate(data, queries, k);
+        int dim = data.dim();
+        if (!supports(dim, k, metric)) {
+            throw new InvalidArgumentException("the cuda backend does not run dim " + dim + " with k " + k
+                    + " (it needs dim a multiple of 4 up to 4096 and k up to " + LaunchPlan.MAX_K
+                    + "); route the request to the cpu backend");
+        }
+        try {
+            stage = "preparing";
+            device.makeCurrent();
+            cache.removeIf(PieceKey::stale);
+            List<VectorShard> shards = data.shards();
+            MemorySegment[] norms = new MemorySegment[shards.size()];
+            int[] rows = new int[shards.size()];
+            int[] first = new int[shards.size()];
+            for (int i = 0; i < shards.size(); i++) {
+                norms[i] = normsCache.of(shards.get(i), dim);
+                rows[i] = shards.get(i).rows();
+                first[i] = shards.get(i).firstRow();
+            }
+            List<UploadPlan.Piece> pieces = UploadPlan.pieces(rows, first, dim, options.pieceBytes());
+            float[] prepared = QueryPrep.prepare(queries, metric);
+            int nq = queries.length;
+            int[][] outRows = new int[nq][];
+            float[][] outScoresAll = new float[nq][];
+            int batch = batchSize(pieces, nq, k, metric);
+            for (int q0 = 0; q0 < nq; q0 += batch) {
+                int n = Math.min(batch, nq - q0);
+                runBatch(shards, norms, pieces, prepared, q0, n, dim, k, metric, outRows, outScoresAll);
+            }
+            if (metric == Metric.L2) {
+                for (int q = 0; q < nq; q++) {
+                    QueryPrep.lowerRowFirstAmongEqual(outRows[q], outScoresAll[q]);
+                }
+            }
+            return new SearchResult(metric, k, outRows, outScoresAll);
+        } catch (CudaException e) {
+            drainStreams();
+            throw new CudaFailure("CUDA search failed while " + stage + ": " + CudaErrors.explain(e.getMessage()), e);
+        } catch (RuntimeException | Error e) {
+            drainStreams();
+            throw e;
+        } finally {
+            cache.unpinAll();
+        }
+    }
+
+    /** After a failure: let queued work finish before buffers are reused or blocks evicted. */
+    private void drainStreams() {
+        for (CUstream st : new CUstream[] {copy, compute}) {
+            try {
+                JCudaDriver.cuStreamSynchronize(st);
+            } catch (RuntimeException ignored) {
+                // the device may be gone; the original error is the one to report
+            }
+        }
+    }
+
+    /** The largest batch (at most 1024 queries) whose candidate lists fit {@link #CANDIDATE_BYTES_CAP}. */
+    private int batchSize(List<UploadPlan.Piece> pieces, int nq, int k, Metric metric) {
+        int b = Math.min(nq, MAX_BATCH_QUERIES);
+        while (b > 1 && (long) b * totalLists(pieces, b, k, metric) * k * Long.BYTES > CANDIDATE_BYTES_CAP) {
+            b = (b + 1) / 2;
+        }
+        return b;
+    }
+
+    private boolean gemm(int nq) {
+        return cublas != null && nq >= options.gemmMinQueries();
+    }
+
+    private LaunchPlan.Scan scanPlan(int rows, int nq, int k, Metric metric) {
+        return LaunchPlan.planScan(rows, nq, k, metric, device.smCount(), device::occupancy, device.maxSmemOptin());
+    }
+
+    private long lists(UploadPlan.Piece p, int nq, int k, Metric metric) {
+        if (gemm(nq)) {
+            return LaunchPlan.gemmLists(p.rows(), LaunchPlan.gemmTileRows(p.rows(), nq), k);
+        }
+        return scanPlan(p.rows(), nq, k, metric).rowBlocks();
+    }
+
+    private long totalLists(List<UploadPlan.Piece> pieces, int nq, int k, Metric metric) {
+        long n = 0;
+        for (UploadPlan.Piece p : pieces) {
+            n += lists(p, nq, k, metric);
+        }
+        return n;
+    }
+
+    private void runBatch(List<VectorShard> shards, MemorySegment[] norms, List<UploadPlan.Piece> pieces,
+            float[] prepared, int q0, int nq, int dim, int k, Metric metric, int[][] outRows, float[][] outScoresAll) {
+        boolean gemm = gemm(nq);
+        long total = totalLists(pieces, nq, k, metric);
+        long candStride = total * k;
+        LaunchPlan.Merge merge = LaunchPlan.planMerge(candStride, k);
+        stage = "allocating the workspace";
+        CUdeviceptr qDev = queriesBuf.ensure((long) nq * dim * Float.BYTES);
+        CUdeviceptr a = candA.ensure((long) nq * candStride * Long.BYTES);
+        CUdeviceptr b = candB.ensure(Math.max(1, (long) nq * merge.maxOutStride() * Long.BYTES));
+        CUdeviceptr scores = outScores.ensure((long) nq * k * Float.BYTES);
+        CUdeviceptr ids = outIds.ensure((long) nq * k * Integer.BYTES);
+        stage = "uploading the queries";
+        // From pageable memory the copy may return before its DMA lands, and it runs on the legacy
+        // stream, which the non-blocking compute stream does not wait for: finish it before any launch.
+        float[] batchQueries = java.util.Arrays.copyOfRange(prepared, Math.multiplyExact(q0, dim),
+                Math.multiplyExact(q0 + nq, dim));
+        JCudaDriver.cuMemcpyHtoD(qDev, Pointer.to(batchQueries), (long) nq * dim * Float.BYTES);
+        JCudaDriver.cuCtxSynchronize();
+        JCudaDriver.cuMemsetD8Async(a, (byte) 0, (long) nq * candStride * Long.BYTES, compute);
+        if (gemm) {
+            // the score tile is sized once for the batch: freeing it between pieces would race queued kernels
+            long maxTile = 0;
+            for (UploadPlan.Piece p : pieces) {
+                maxTile = Math.max(maxTile, (long) LaunchPlan.gemmTileRows(p.rows(), nq) * nq * Float.BYTES);
+            }
+            tile.ensure(maxTile);
+        }
+        int listOffset = 0;
+        for (UploadPlan.Piece p : pieces) {
+            VectorShard s = shards.get(p.shard());
+            stage = "uploading rows " + p.idBase() + ".." + (p.idBase() + p.rows() - 1);
+            int slot = -1;
+            Block blk = residentOrNull(s, norms[p.shard()], p, dim);
+            if (blk == null) {
+                slot = nextSlot;
+                nextSlot ^= 1;
+                blk = slot(slot, dim);
+                JCudaDriver.cuStreamWaitEvent(copy, slotFree[slot], 0);  // its previous piece is scanned
+                upload(s, norms[p.shard()], p, dim, blk);
+                streamedPieces++;
+            }
+            if (gemm) {
+                listOffset += launchGemm(blk, p, qDev, nq, dim, k, metric, a, candStride, listOffset);
+            } else {
+                LaunchPlan.Scan plan = scanPlan(p.rows(), nq, k, metric);
+                stage = "launching " + plan.kernel();
+                launch(plan.kernel(), plan.qChunks(), plan.rowBlocks(), plan.smem(),
+                        blk.vectors(), blk.norms(), p.rows(), dim, qDev, nq, k, plan.rowsPerBlock(), p.idBase(),
+                        a, candStride, listOffset);
+                listOffset += plan.rowBlocks();
+            }
+            if (slot >= 0) {
+                JCudaDriver.cuEventRecord(slotFree[slot], compute);
+            }
+        }
+        stage = "merging candidates";
+        CUdeviceptr cur = a;
+        CUdeviceptr other = b;
+        long stride = candStride;
+        int chunk = LaunchPlan.mergeChunk(k);
+        for (LaunchPlan.MergeRound r : merge.rounds()) {
+            launch(LaunchPlan.MERGE_CANDIDATES, r.blocks(), nq, LaunchPlan.mergeSmem(k),
+                    cur, stride, (int) r.m(), k, chunk, other, r.outStride());
+            CUdeviceptr t = cur;
+            cur = other;
+            other = t;
+            stride = r.outStride();
+        }
+        launch(LaunchPlan.MERGE_FINAL, 1, nq, LaunchPlan.mergeSmem(k),
+                cur, stride, (int) merge.finalM(), k, LaunchPlan.metricCode(metric), scores, ids);
+        stage = "running the kernels";
+        JCudaDriver.cuStreamSynchronize(compute);
+        stage = "downloading the results";
+        float[] sc = new float[nq * k];
+        int[] id = new int[nq * k];
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(sc), scores, (long) sc.length * Float.BYTES);
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(id), ids, (long) id.length * Integer.BYTES);
+        for (int q = 0; q < nq; q++) {
+            int[] r = new int[k];
+            float[] v = new float[k];
+            System.arraycopy(id, q * k, r, 0, k);
+            for (int j = 0; j < k; j++) {
+                v[j] = sc[q * k + j] + 0.0f;  // -0 reads as 0, as on the CPU
+            }
+            outRows[q0 + q] = r;
+            outScoresAll[q0 + q] = v;
+        }
+    }
+
+    /** SGEMM tiles of the piece into the score tile, each followed by the exact select; returns the lists written. */
+    private int launchGemm(Block blk, UploadPlan.Piece p, CUdeviceptr qDev, int nq, int dim, int k, Metric metric,
+            CUdeviceptr cand, long candStride, int listOffset) {
+        int tileRows = LaunchPlan.gemmTileRows(p.rows(), nq);
+        CUdeviceptr s = tile.ensure((long) tileRows * nq * Float.BYTES);
+        int chunkLen = LaunchPlan.selectChunk(k);
+        String kernel = LaunchPlan.selectKernel(metric);
+        long smem = LaunchPlan.selectSmem(k, metric);
+        Pointer one = Pointer.to(new float[] {1.0f});
+        Pointer zero = Pointer.to(new float[] {0.0f});
+        int lists = 0;
+        for (int t0 = 0; t0 < p.rows(); t0 += tileRows) {
+            int rows = Math.min(tileRows, p.rows() - t0);
+            long rowOff = (long) t0 * dim * Float.BYTES;
+            stage = "cuBLAS SGEMM of rows " + (p.idBase() + t0) + "+" + rows;
+            // column-major: S (rows x nq, ld tileRows) = X_tile^T (rows x D) * Q (D x nq)
+            JCublas2.cublasSgemm(cublas, cublasOperation.CUBLAS_OP_T, cublasOperation.CUBLAS_OP_N, rows, nq, dim, one,
+                    blk.vectors().withByteOffset(rowOff), dim, qDev, dim, zero, s, tileRows);
+            int blocks = LaunchPlan.selectLists(rows, k);
+            stage = "launching " + kernel;
+            launch(kernel, blocks, nq, smem, s, (long) tileRows, rows, blk.norms().withByteOffset((long) t0 * Float.BYTES),
+                    blk.vectors().withByteOffset(rowOff), dim, qDev, 0.0f, k, chunkLen, p.idBase() + t0,
+                    cand, candStride, listOffset + lists);
+            lists += blocks;
+        }
+        return lists;
+    }
+
+    /** Launches a kernel on the compute stream; args are CUdeviceptr, Integer, Long or Float, in the contract's order. */
+    private void launch(String kernel, int gridX, int gridY, long smem, Object... args) {
+        Pointer[] params = new Pointer[args.length];
+        for (int i = 0; i < args.length; i++) {
+            params[i] = switch (args[i]) {
+                case CUdeviceptr p -> Pointer.to(p);
+                case Integer v -> Pointer.to(new int[] {v});
+                case Long v -> Pointer.to(new long[] {v});
+                case Float v -> Pointer.to(new float[] {v});
+                default -> throw new IllegalArgumentException("kernel argument " + i + " of " + kernel + ": " + args[i]);
+            };
+        }
+        JCudaDriver.cuLaunchKernel(device.function(kernel), gridX, gridY, 1, LaunchPlan.THREADS, 1, 1, (int) smem,
+                compute, Pointer.to(params), null);
+    }
+
+    /** The piece's resident block (uploading it now if the budget allows), or null when it must be streamed. */
+    private Block residentOrNull(VectorShard s, MemorySegment norms, UploadPlan.Piece p, int dim) {
+        PieceKey key = new PieceKey(s.vectors(), norms, p.firstRow(), p.rows(), dim);
+        Block blk = cache.get(key);
+        if (blk != null) {
+            return blk;  // uploaded by an earlier search or batch: the compute stream is already past it
+        }
+        long vec = p.vectorBytes(dim);
+        long nb = (long) p.rows() * Float.BYTES;
+        Block made;
+        try {
+            made = cache.admit(key, vec + nb, () -> allocBlock(vec, nb));
+        } catch (CudaException e) {
+            // the budget allowed it but the device did not (other processes): make room and retry once
+            cache.evictUnpinned();
+            try {
+                made = cache.admit(key, vec + nb, () -> allocBlock(vec, nb));
+            } catch (CudaException again) {
+                made = null;
+            }
+        }
+        if (made != null) {
+            try {
+                upload(s, norms, p, dim, made);
+            } catch (RuntimeException | Error e) {
+                drainStreams();     // no copy may still be writing into it
+                cache.remove(key);  // half-filled: never serve it as resident
+                throw e;
+            }
+        }
+        return made;
+    }
+
+    private Block allocBlock(long vecBytes, long normBytes) {
+        CUdeviceptr v = new CUdeviceptr();
+        CUdeviceptr n = new CUdeviceptr();
+        JCudaDriver.cuMemAlloc(v, Math.max(vecBytes, 16));
+        try {
+            JCudaDriver.cuMemAlloc(n, Math.max(normBytes, 16));
+        } catch (CudaException e) {
+            JCudaDriver.cuMemFree(v);
+            throw e;
+        }
+        return new Block(v, n);
+    }
+
+    private void freeBlock(Block b) {
+        JCudaDriver.cuMemFree(b.vectors());
+        JCudaDriver.cuMemFree(b.norms());
+    }
+
+    /** Streaming slot {@code i}, allocated on first use (pieces never exceed the piece size). */
+    private Block slot(int i, int dim) {
+        if (slots[i] == null) {
+            slotBytes = Math.max(options.pieceBytes(), ((long) dim * Float.BYTES + 15) & ~15L);  // at least one row
+            try {
+                slots[i] = allocBlock(slotBytes, slotBytes / 4 + 16);
+            } catch (CudaException e) {
+                cache.evictUnpinned();
+                slots[i] = allocBlock(slotBytes, slotBytes / 4 + 16);
+            }
+        }
+        return slots[i];
+    }
+
+    /**
+     * Copies a piece's rows and norms into {@code blk} on the copy stream through the pinned staging
+     * buffers (the host fills one while the other is in flight), then makes the compute stream wait.
+     */
+    private void upload(VectorShard s, MemorySegment norms, UploadPlan.Piece p, int dim, Block blk) {
+        long rowBytes = (long) dim * Float.BYTES;
+        copyIn(s.vectors(), p.firstRow() * rowBytes, blk.vectors(), p.vectorBytes(dim));
+        copyIn(norms, (long) p.firstRow() * Float.BYTES, blk.norms(), (long) p.rows() * Float.BYTES);
+        JCudaDriver.cuEventRecord(uploaded, copy);
+        JCudaDriver.cuStreamWaitEvent(compute, uploaded, 0);
+    }
+
+    private void copyIn(MemorySegment src, long srcOffset, CUdeviceptr dst, long bytes) {
+        for (UploadPlan.Chunk c : UploadPlan.chunks(bytes, stagingSegments[0].byteSize())) {
+            int i = nextStaging;
+            nextStaging ^= 1;
+            JCudaDriver.cuEventSynchronize(stagingFree[i]);  // its previous copy has left the buffer
+            MemorySegment.copy(src, srcOffset + c.offset(), stagingSegments[i], 0, c.bytes());
+            JCudaDriver.cuMemcpyHtoDAsync(dst.withByteOffset(c.offset()), staging[i], c.bytes(), copy);
+            JCudaDriver.cuEventRecord(stagingFree[i], copy);
+            uploadedBytes += c.bytes();
+        }
+    }
+
+    /** The same checks and messages as the CPU backend, so both refuse the same input alike. */
+    static void validate(VectorSet data, float[][] queries, int k) {
+        SearchRules.validate(data, queries, k);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        List<RuntimeException> errors = new ArrayList<>();
+        Runnable[] steps = {
+            device::makeCurrent,
+            () -> JCudaDriver.cuStreamSynchronize(copy),
+            () -> JCudaDriver.cuStreamSynchronize(compute),
+            cache::clear,
+            () -> {
+                for (int i = 0; i < 2; i++) {
+                    if (slots[i] != null) {
+                        freeBlock(slots[i]);
+                        slots[i] = null;
+                    }
+                }
+            },
+            queriesBuf::free, candA::free, candB::free, tile::free, outScores::free, outIds::free,
+            () -> {
+                for (int i = 0; i < 2; i++) {
+                    JCudaDriver.cuMemFreeHost(staging[i]);
+                    JCudaDriver.cuEventDestroy(slotFree[i]);
+                    JCudaDriver.cuEventDestroy(stagingFree[i]);
+                }
+                JCudaDriver.cuEventDestroy(uploaded);
+            },
+            () -> {
+                if (cublas != null) {
+                    JCublas2.cublasDestroy(cublas);
+                }
+            },
+            () -> JCudaDriver.cuStreamDestroy(copy),
+            () -> JCudaDriver.cuStreamDestroy(compute),
+        };
+        for (Runnable r : steps) {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                errors.add(e);  // keep releasing the rest
+            }
+        }
+        normsCache.clear();
+        if (!errors.isEmpty()) {
+            throw new CudaFailure("closing the CUDA backend: " + CudaErrors.oneLine(errors.get(0)), errors.get(0));
+        }
+    }
+}

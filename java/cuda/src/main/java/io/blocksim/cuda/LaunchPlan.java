@@ -1,0 +1,190 @@
+package io.blocksim.cuda;
+
+import io.blocksim.Metric;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Launch planning for the blocksim kernels: the Java twin of {@code native/bs_plan.h}, written from
+ * the host contract in {@code kernels/README.md}. Pure arithmetic, no CUDA: unit tested on any
+ * machine. Keep the three in step.
+ */
+public final class LaunchPlan {
+    /** Threads per block of every kernel. */
+    public static final int THREADS = 256;
+    /** Largest k the kernels accept. */
+    public static final int MAX_K = 1024;
+    /** Largest query count per launch the kernels accept (grid y of the selects and merges). */
+    public static final int MAX_QUERIES = 65535;
+    /** Score tiles of the SGEMM path are kept under this many bytes (what the harness uses). */
+    public static final long GEMM_TILE_BYTES = 256L << 20;
+    /** The kernels' merge_final metric argument. */
+    public static final int METRIC_COSINE = 0;
+    public static final int METRIC_L2 = 1;
+
+    private LaunchPlan() {
+    }
+
+    public static int metricCode(Metric m) {
+        return m == Metric.L2 ? METRIC_L2 : METRIC_COSINE;
+    }
+
+    /** The smallest power of two {@code >= x} (1 for x <= 1). */
+    public static int pow2ceil(int x) {
+        int p = 1;
+        while (p < x) {
+            p <<= 1;
+        }
+        return p;
+    }
+
+    public static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    /** Shared memory of the top-k engine with {@code slots} query slots: roundUp16(s (L + B) 8 + 20 s). */
+    public static long engineBytes(int slots, int k) {
+        long l = pow2ceil(k);
+        long b = Math.max(l, 512);
+        return (slots * (l + b) * 8 + slots * 16L + slots * 4L + 15) & ~15L;
+    }
+
+    /** 3 stages x 256 rows x 80 B, 3 stages of the chunk's queries, then the engine. */
+    public static long scanSmem(int qc, int k) {
+        return 3L * 256 * 20 * 4 + 3L * qc * 16 * 4 + engineBytes(qc, k);
+    }
+
+    public static long selectSmem(int k, Metric metric) {
+        return engineBytes(1, k) + (metric == Metric.L2 ? 1024 : 0);
+    }
+
+    public static long mergeSmem(int k) {
+        return engineBytes(1, k);
+    }
+
+    /** Queries per scan block: the largest of 8, 4, 2, 1 that is {@code <= pow2ceil(Q)} and fits. */
+    public static int scanQueryChunk(int q, int k, long maxSmemOptin) {
+        int qc = Math.min(8, pow2ceil(q));
+        while (qc > 1 && scanSmem(qc, k) > maxSmemOptin) {
+            qc >>= 1;
+        }
+        return qc;
+    }
+
+    public static String scanKernel(Metric metric, int qc) {
+        if (qc != 1 && qc != 2 && qc != 4 && qc != 8) {
+            throw new IllegalArgumentException("no scan kernel for " + qc + " queries per block");
+        }
+        return "blocksim_scan_" + (metric == Metric.L2 ? "l2" : "cos") + "_q" + qc;
+    }
+
+    public static String selectKernel(Metric metric) {
+        return metric == Metric.L2 ? "blocksim_select_l2" : "blocksim_select_cos";
+    }
+
+    public static final String MERGE_CANDIDATES = "blocksim_merge_candidates";
+    public static final String MERGE_FINAL = "blocksim_merge_final";
+
+    /** Every kernel of the fatbin, for loading and for the probe. */
+    public static List<String> allKernels() {
+        List<String> names = new ArrayList<>();
+        for (Metric m : Metric.values()) {
+            for (int qc : new int[] {1, 2, 4, 8}) {
+                names.add(scanKernel(m, qc));
+            }
+        }
+        names.add(selectKernel(Metric.COSINE));
+        names.add(selectKernel(Metric.L2));
+        names.add(MERGE_CANDIDATES);
+        names.add(MERGE_FINAL);
+        return names;
+    }
+
+    /** One fused-scan launch over {@code n} rows: grid (qChunks, rowBlocks), one list per row block. */
+    public record Scan(String kernel, int qc, int qChunks, int rowBlocks, int rowsPerBlock, long smem) {
+    }
+
+    /** Looks up the occupancy (blocks per SM) of a kernel at a dynamic shared-memory size. */
+    @FunctionalInterface
+    public interface Occupancy {
+        int blocksPerSm(String kernel, long smem);
+    }
+
+    /**
+     * The scan plan of bs_plan.h: one wave of blocks with one query chunk, fewer row blocks the more
+     * query chunks there are, never more row blocks than 256-row tiles.
+     */
+    public static Scan planScan(int n, int q, int k, Metric metric, int smCount, Occupancy occupancy,
+            long maxSmemOptin) {
+        int qc = scanQueryChunk(q, k, maxSmemOptin);
+        String kernel = scanKernel(metric, qc);
+        long smem = scanSmem(qc, k);
+        int qChunks = (int) ceilDiv(q, qc);
+        long slots = (long) smCount * Math.max(1, occupancy.blocksPerSm(kernel, smem));
+        long rb = Math.max(1, slots / qChunks);
+        rb = Math.min(rb, Math.max(1, ceilDiv(n, 256)));
+        rb = Math.min(rb, 65535);
+        int rowsPerBlock = (int) Math.max(1, ceilDiv(n, rb));
+        int rowBlocks = (int) Math.max(1, ceilDiv(n, rowsPerBlock));
+        return new Scan(kernel, qc, qChunks, rowBlocks, rowsPerBlock, smem);
+    }
+
+    /** Candidates per merge block before the final merge. */
+    public static int mergeChunk(int k) {
+        return Math.max(8192, 8 * pow2ceil(k));
+    }
+
+    /** Rows of a score tile per select block. */
+    public static int selectChunk(int k) {
+        return Math.max(4096, 16 * pow2ceil(k));
+    }
+
+    /** Rows per SGEMM score tile: {@code q x tileRows} floats kept under 256 MiB. */
+    public static int gemmTileRows(int n, int q) {
+        long t = GEMM_TILE_BYTES / (4L * q);
+        t = Math.max(256, t / 256 * 256);
+        return (int) Math.min(n, t);
+    }
+
+    /** Lists one select launch writes for a tile of {@code rows} rows. */
+    public static int selectLists(int rows, int k) {
+        return (int) ceilDiv(rows, selectChunk(k));
+    }
+
+    /** Lists the SGEMM path writes over {@code n} rows cut into tiles of {@code tileRows}. */
+    public static long gemmLists(int n, int tileRows, int k) {
+        long lists = 0;
+        for (long t0 = 0; t0 < n; t0 += tileRows) {
+            lists += selectLists((int) Math.min(tileRows, n - t0), k);
+        }
+        return lists;
+    }
+
+    /** One round of {@code blocksim_merge_candidates}: {@code m} values per query into {@code blocks * k}. */
+    public record MergeRound(long m, int blocks, long outStride) {
+    }
+
+    /**
+     * The host merge rule: while more than one merge chunk of candidates remains per query, reduce
+     * each chunk to its k best; the final merge then reads {@link #finalM}.
+     */
+    public record Merge(List<MergeRound> rounds, long finalM) {
+        /** The largest output of any round: the size (per query, in candidates) of the second buffer. */
+        public long maxOutStride() {
+            return rounds.stream().mapToLong(MergeRound::outStride).max().orElse(0);
+        }
+    }
+
+    public static Merge planMerge(long m, int k) {
+        int chunk = mergeChunk(k);
+        List<MergeRound> rounds = new ArrayList<>();
+        while (m > chunk) {
+            int blocks = (int) ceilDiv(m, chunk);
+            long out = (long) blocks * k;
+            rounds.add(new MergeRound(m, blocks, out));
+            m = out;
+        }
+        return new Merge(List.copyOf(rounds), m);
+    }
+}

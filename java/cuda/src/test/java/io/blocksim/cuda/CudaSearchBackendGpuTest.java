@@ -1,0 +1,283 @@
+package io.blocksim.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.blocksim.search.CpuSearchBackend;
+import io.blocksim.Metric;
+import io.blocksim.search.Norms;
+import io.blocksim.spi.SearchResult;
+import io.blocksim.spi.VectorSet;
+import io.blocksim.spi.VectorShard;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Launches the kernels and compares with the CPU backend on random data. Skipped (JUnit
+ * assumption) where the probe finds no usable GPU, i.e. on the CPU-only build machines.
+ */
+class CudaSearchBackendGpuTest {
+    private static final ValueLayout.OfFloat LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static CudaDevice device;
+    private static CudaSearchBackend gpu;
+    private static CpuSearchBackend cpu;
+    private static Arena arena;
+
+    @BeforeAll
+    static void open() {
+        CudaProbe.Outcome o = CudaProbe.probe();
+        if (!o.verdict().usable()) {
+            return;  // each test reports itself skipped (below)
+        }
+        device = o.device();
+        gpu = CudaSearchBackend.open(device);
+        cpu = new CpuSearchBackend();
+        arena = Arena.ofShared();
+        System.out.println("GPU test on " + gpu.describe());
+    }
+
+    @BeforeEach
+    void needsGpu() {
+        Assumptions.assumeTrue(gpu != null, "no usable CUDA device: " + CudaProbe.probe().verdict().reason());
+    }
+
+    @AfterAll
+    static void close() {
+        if (gpu != null) {
+            gpu.close();
+            cpu.close();
+            arena.close();
+        }
+    }
+
+    static float[][] gaussian(int rows, int dim, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[][] out = new float[rows][dim];
+        for (float[] r : out) {
+            for (int d = 0; d < dim; d++) {
+                r[d] = (float) rnd.nextGaussian();
+            }
+        }
+        return out;
+    }
+
+    static VectorSet shards(float[][] data, int[] sizes) {
+        int dim = data[0].length;
+        List<VectorShard> list = new ArrayList<>();
+        int first = 0;
+        for (int size : sizes) {
+            MemorySegment v = arena.allocate((long) Math.max(size, 1) * dim * Float.BYTES, 64);
+            for (int r = 0; r < size; r++) {
+                MemorySegment.copy(data[first + r], 0, v, LE, (long) r * dim * Float.BYTES, dim);
+            }
+            list.add(new VectorShard(v, Norms.compute(v, size, dim, arena), first, size));
+            first += size;
+        }
+        assertEquals(data.length, first);
+        return new VectorSet(dim, list);
+    }
+
+    /**
+     * Same rows in the same order and scores within 1e-5 (cosine absolute, L2 relative); where
+     * the CPU's scores are nearer than the tolerance the order may differ (float rounding of
+     * different summation orders), so such a group must hold the same rows; exact ties must agree.
+     */
+    static void assertSame(SearchResult want, SearchResult got, String what) {
+        assertEquals(want.queries(), got.queries(), what);
+        for (int q = 0; q < want.queries(); q++) {
+            int[] wr = want.rows()[q];
+            int[] gr = got.rows()[q];
+            float[] ws = want.scores()[q];
+            float[] gs = got.scores()[q];
+            assertEquals(wr.length, gr.length, what);
+            int k = wr.length;
+            for (int i = 0; i < k; i++) {
+                double tol = want.metric() == Metric.COSINE ? 1e-5 : 1e-5 * Math.max(Math.abs(ws[i]), 1e-3);
+                if (!(Math.abs(ws[i] - gs[i]) <= tol)) {
+                    fail(what + " q" + q + " place " + i + ": cpu " + wr[i] + "/" + ws[i] + " gpu " + gr[i] + "/" + gs[i]);
+                }
+                if (i > 0 && gs[i] == gs[i - 1]) {
+                    assertTrue(gr[i - 1] < gr[i], what + " q" + q + ": equal scores must list the lower row first at " + i);
+                }
+            }
+            int start = 0;
+            while (start < k) {
+                int end = start + 1;
+                double tol = want.metric() == Metric.COSINE ? 1e-5 : 1e-5 * Math.max(Math.abs(ws[start]), 1e-3);
+                while (end < k && Math.abs(ws[end] - ws[end - 1]) <= tol) {
+                    end++;
+                }
+                boolean boundary = end == k;  // a near-tie across place k may pick different rows
+                if (end - start == 1) {
+                    if (!boundary || start == 0) {
+                        assertEquals(wr[start], gr[start], what + " q" + q + " place " + start);
+                    }
+                } else if (!boundary) {
+                    Set<Integer> a = new HashSet<>();
+                    Set<Integer> b = new HashSet<>();
+                    for (int i = start; i < end; i++) {
+                        a.add(wr[i]);
+                        b.add(gr[i]);
+                    }
+                    assertEquals(a, b, what + " q" + q + " near-tied places " + start + ".." + (end - 1));
+                }
+                start = end;
+            }
+        }
+    }
+
+    private static void compare(VectorSet set, float[][] queries, int k, Metric m, String what) {
+        SearchResult want = cpu.search(set, queries, k, m);
+        SearchResult got = gpu.search(set, queries, k, m);
+        assertSame(want, got, what + " " + m + " Q=" + queries.length + " k=" + k);
+    }
+
+    @Test
+    void randomDataOverQueryCountsAndK() {
+        float[][] data = gaussian(5003, 384, 1);  // not a multiple of 256 or of any chunk
+        VectorSet set = shards(data, new int[] {2000, 1, 0, 3002});
+        for (Metric m : Metric.values()) {
+            for (int nq : new int[] {1, 2, 3, 8, 9, 64, 65, 200, 1024}) {
+                float[][] queries = gaussian(nq, 384, 100 + nq);
+                for (int k : new int[] {1, 10, 1024}) {
+                    if (nq >= 200 && k == 1024 && m == Metric.L2) {
+                        continue;  // keeps the CPU reference short; cosine covers the shape
+                    }
+                    compare(set, queries, k, m, "random");
+                }
+            }
+        }
+    }
+
+    @Test
+    void kEqualsRows() {
+        float[][] data = gaussian(777, 64, 2);
+        VectorSet set = shards(data, new int[] {300, 477});
+        for (Metric m : Metric.values()) {
+            compare(set, gaussian(5, 64, 3), 777, m, "k=rows");
+        }
+    }
+
+    @Test
+    void tiesAndZeroVectors() {
+        int dim = 128;
+        float[][] data = gaussian(3000, dim, 4);
+        for (int r = 0; r < data.length; r += 7) {
+            data[r] = data[13].clone();  // exact duplicates: identical scores, lower row first
+        }
+        for (int r = 5; r < data.length; r += 11) {
+            data[r] = new float[dim];  // zero vectors: cosine 0, L2 |q|
+        }
+        VectorSet set = shards(data, new int[] {1000, 2000});
+        float[][] queries = gaussian(70, dim, 5);
+        queries[0] = data[13].clone();
+        queries[1] = new float[dim];  // a zero query: every cosine score is 0, rows in id order
+        for (Metric m : Metric.values()) {
+            for (int k : new int[] {1, 50, 1024}) {
+                compare(set, queries, k, m, "ties");
+                compare(set, new float[][] {queries[0], queries[1]}, k, m, "ties small Q");
+            }
+        }
+        SearchResult zero = gpu.search(set, new float[][] {queries[1]}, 20, Metric.COSINE);
+        for (int i = 0; i < 20; i++) {
+            assertEquals(i, zero.rows()[0][i]);
+            assertEquals(0f, zero.scores()[0][i]);
+        }
+    }
+
+    @Test
+    void embeddingDimension() {
+        float[][] data = gaussian(1500, 3840, 6);
+        VectorSet set = shards(data, new int[] {1500});
+        for (Metric m : Metric.values()) {
+            compare(set, gaussian(4, 3840, 7), 10, m, "D=3840");
+            compare(set, gaussian(100, 3840, 8), 10, m, "D=3840");
+        }
+    }
+
+    /** The SGEMM path and the fused scan give bit-identical answers (the contract's exactness). */
+    @Test
+    void gemmPathEqualsScanBitForBit() {
+        Assumptions.assumeTrue(gpu.hasCublas(), "cuBLAS not loadable");
+        float[][] data = gaussian(20_011, 384, 9);
+        VectorSet set = shards(data, new int[] {20_011});
+        try (CudaSearchBackend scanOnly = CudaSearchBackend.open(device,
+                CudaSearchBackend.Options.defaults(device.memoryInfo()[0]).withCublas(false))) {
+            for (Metric m : Metric.values()) {
+                float[][] queries = gaussian(300, 384, 10);
+                for (int k : new int[] {1, 10, 1024}) {
+                    SearchResult a = gpu.search(set, queries, k, m);
+                    SearchResult b = scanOnly.search(set, queries, k, m);
+                    for (int q = 0; q < queries.length; q++) {
+                        assertArrayEquals(b.rows()[q], a.rows()[q], m + " k=" + k + " q" + q);
+                        assertArrayEquals(b.scores()[q], a.scores()[q], m + " k=" + k + " q" + q);
+                    }
+                }
+            }
+        }
+    }
+
+    /** A budget that holds nothing streams every piece; a budget for part of the data evicts LRU. */
+    @Test
+    void streamingAndEvictionGiveTheSameAnswers() {
+        float[][] data = gaussian(9000, 256, 11);
+        VectorSet set = shards(data, new int[] {4000, 5000});
+        long piece = 1000L * 256 * 4;  // 1,000-row pieces: 9 of them
+        CudaSearchBackend.Options base = CudaSearchBackend.Options.defaults(device.memoryInfo()[0])
+                .withPieceBytes(piece).withStagingBytes(100_000);  // several staging chunks per piece
+        float[][] queries = gaussian(9, 256, 12);
+        for (long budget : new long[] {0, 4 * (piece + 4000)}) {
+            try (CudaSearchBackend small = CudaSearchBackend.open(device, base.withBudget(budget))) {
+                for (int round = 0; round < 2; round++) {
+                    for (Metric m : Metric.values()) {
+                        SearchResult want = cpu.search(set, queries, 25, m);
+                        assertSame(want, small.search(set, queries, 25, m), "budget " + budget + " round " + round);
+                        float[][] many = gaussian(130, 256, 13);  // the SGEMM path over streamed pieces
+                        assertSame(cpu.search(set, many, 25, m), small.search(set, many, 25, m),
+                                "budget " + budget + " round " + round + " Q=130");
+                    }
+                }
+                assertTrue(small.streamedPieces() > 0, "pieces over the budget are streamed");
+                assertTrue(small.residentBytes() <= budget);
+            }
+        }
+        // a roomy budget uploads once and then serves from device memory
+        try (CudaSearchBackend roomy = CudaSearchBackend.open(device, base)) {
+            roomy.search(set, queries, 10, Metric.COSINE);
+            long after = roomy.uploadedBytes();
+            SearchResult again = roomy.search(set, queries, 10, Metric.L2);
+            assertEquals(after, roomy.uploadedBytes(), "resident pieces are not uploaded again");
+            assertEquals(0, roomy.streamedPieces());
+            assertSame(cpu.search(set, queries, 10, Metric.L2), again, "resident");
+        }
+    }
+
+    /** Shards without precomputed norms: the backend computes them on the host. */
+    @Test
+    void shardsWithoutNorms() {
+        float[][] data = gaussian(2000, 96, 14);
+        VectorSet withNorms = shards(data, new int[] {2000});
+        VectorShard s = withNorms.shards().get(0);
+        VectorSet without = new VectorSet(96, List.of(new VectorShard(s.vectors(), null, 0, 2000)));
+        float[][] queries = gaussian(3, 96, 15);
+        for (Metric m : Metric.values()) {
+            assertSame(cpu.search(withNorms, queries, 10, m), gpu.search(without, queries, 10, m), "no norms");
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package io.blocksim.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.blocksim.Metric;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+/** The Java plan against the examples of kernels/README.md and rows computed by native/bs_plan.h. */
+class LaunchPlanTest {
+    private static final long OPTIN_H100 = 232_448;   // 227 KiB
+    private static final long OPTIN_A100 = 166_912;   // 163 KiB
+    private static final long OPTIN_SM86 = 101_376;   // 99 KiB
+
+    @Test
+    void sharedMemoryExamplesOfTheContract() {
+        assertEquals(96_928, LaunchPlan.scanSmem(8, 10));
+        assertEquals(65_888, LaunchPlan.scanSmem(1, 10));
+        assertEquals(194_208, LaunchPlan.scanSmem(8, 1024));
+        assertEquals(94_640, LaunchPlan.scanSmem(2, 1024));
+        assertEquals(4_256, LaunchPlan.engineBytes(1, 10));
+        assertEquals(16_416, LaunchPlan.engineBytes(1, 1024));
+        assertEquals(4_256, LaunchPlan.mergeSmem(10));
+        assertEquals(4_256, LaunchPlan.selectSmem(10, Metric.COSINE));
+        assertEquals(4_256 + 1024, LaunchPlan.selectSmem(10, Metric.L2));
+    }
+
+    @Test
+    void queryChunkDropsWhereABlockWouldNotFit() {
+        // k = 1024: QC 8 on H100, 4 on A100, 2 on sm_86/89
+        assertEquals(8, LaunchPlan.scanQueryChunk(64, 1024, OPTIN_H100));
+        assertEquals(4, LaunchPlan.scanQueryChunk(64, 1024, OPTIN_A100));
+        assertEquals(2, LaunchPlan.scanQueryChunk(64, 1024, OPTIN_SM86));
+        // never more than pow2ceil(Q)
+        assertEquals(1, LaunchPlan.scanQueryChunk(1, 10, OPTIN_H100));
+        assertEquals(2, LaunchPlan.scanQueryChunk(2, 10, OPTIN_H100));
+        assertEquals(4, LaunchPlan.scanQueryChunk(3, 10, OPTIN_H100));
+        assertEquals(8, LaunchPlan.scanQueryChunk(5, 10, OPTIN_H100));
+        assertEquals("blocksim_scan_l2_q4", LaunchPlan.scanKernel(Metric.L2, 4));
+        assertEquals("blocksim_scan_cos_q8", LaunchPlan.scanKernel(Metric.COSINE, 8));
+        assertEquals(12, LaunchPlan.allKernels().size());
+    }
+
+    /** "H100, Q <= 8, k = 10: 132 SMs x 2 blocks"; M = 2,640 (QC 8) to 3,960 (QC 1), a single merge_final. */
+    @Test
+    void oneWaveOnAnH100() {
+        int n = 858_923;
+        LaunchPlan.Occupancy h100 = (kernel, smem) -> kernel.endsWith("q1") || kernel.endsWith("q2") ? 3 : 2;
+        LaunchPlan.Scan q8 = LaunchPlan.planScan(n, 8, 10, Metric.COSINE, 132, h100, OPTIN_H100);
+        assertEquals(8, q8.qc());
+        assertEquals(1, q8.qChunks());
+        assertEquals(264, q8.rowBlocks());
+        assertEquals(96_928, q8.smem());
+        assertEquals(2_640, (long) q8.rowBlocks() * 10);
+        LaunchPlan.Scan q1 = LaunchPlan.planScan(n, 1, 10, Metric.COSINE, 132, h100, OPTIN_H100);
+        assertEquals(396, q1.rowBlocks());
+        LaunchPlan.Merge m = LaunchPlan.planMerge((long) q1.rowBlocks() * 10, 10);
+        assertTrue(m.rounds().isEmpty());
+        assertEquals(3_960, m.finalM());
+    }
+
+    /** Rows printed by a C++ program over native/bs_plan.h (planScan, mergeChunk, selectChunk, gemmTileRows, smem). */
+    @Test
+    void equalsTheCppTwin() {
+        List<String> rows = List.of(
+                "1884439 40 285 1 39 3 101376 4 10 11 171313 95056 8192 8192 1677568 9248 8224",
+                "1492014 632 308 0 109 2 101376 4 158 1 1492014 95056 8192 8192 105984 8224 8224",
+                "624106 154 284 0 79 3 232448 8 20 11 56737 128672 8192 8192 435712 8224 8224",
+                "1486912 33 457 1 193 3 101376 4 9 64 23233 95056 8192 8192 1486912 9248 8224",
+                "176914 527 454 1 176 0 166912 8 66 2 88457 128672 8192 8192 127232 9248 8224",
+                "25256 747 652 1 29 0 166912 4 187 1 25256 127824 8192 16384 25256 17440 16416");
+        for (String row : rows) {
+            String[] f = row.split(" ");
+            int n = Integer.parseInt(f[0]);
+            int q = Integer.parseInt(f[1]);
+            int k = Integer.parseInt(f[2]);
+            Metric m = f[3].equals("1") ? Metric.L2 : Metric.COSINE;
+            int sms = Integer.parseInt(f[4]);
+            int occ = Integer.parseInt(f[5]);
+            long optin = Long.parseLong(f[6]);
+            LaunchPlan.Scan p = LaunchPlan.planScan(n, q, k, m, sms, (kernel, smem) -> occ, optin);
+            String got = String.join(" ", f[0], f[1], f[2], f[3], f[4], f[5], f[6], "" + p.qc(), "" + p.qChunks(),
+                    "" + p.rowBlocks(), "" + p.rowsPerBlock(), "" + p.smem(), "" + LaunchPlan.mergeChunk(k),
+                    "" + LaunchPlan.selectChunk(k), "" + LaunchPlan.gemmTileRows(n, q), "" + LaunchPlan.selectSmem(k, m),
+                    "" + LaunchPlan.mergeSmem(k));
+            assertEquals(row, got);
+        }
+    }
+
+    @Test
+    void rowBlocksCoverTheRowsExactly() {
+        for (int n : new int[] {1, 7, 255, 256, 257, 1000, 4097, 100_003, 858_923}) {
+            for (int q : new int[] {1, 3, 8, 64, 1024}) {
+                LaunchPlan.Scan p = LaunchPlan.planScan(n, q, 10, Metric.L2, 132, (kernel, smem) -> 2, OPTIN_H100);
+                assertTrue((long) p.rowBlocks() * p.rowsPerBlock() >= n, n + " " + q);
+                assertTrue((long) (p.rowBlocks() - 1) * p.rowsPerBlock() < n, n + " " + q);
+                assertTrue(p.rowBlocks() <= Math.max(1, (n + 255) / 256), n + " " + q);
+                assertEquals((q + p.qc() - 1) / p.qc(), p.qChunks());
+            }
+        }
+    }
+
+    @Test
+    void gemmTilesAndSelectLists() {
+        assertEquals(65_536, LaunchPlan.gemmTileRows(858_923, 1024));
+        assertEquals(1000, LaunchPlan.gemmTileRows(1000, 1024));
+        assertEquals(1024, LaunchPlan.gemmTileRows(1_000_000, 65535));
+        assertEquals(256, LaunchPlan.gemmTileRows(1_000_000, 1_000_000));  // never below 256 rows
+        assertEquals(4096, LaunchPlan.selectChunk(10));
+        assertEquals(16_384, LaunchPlan.selectChunk(1024));
+        // 858,923 rows in tiles of 65,536: 13 full tiles of 16 lists, a tail of 7,955 rows = 2 lists
+        assertEquals(13 * 16 + 2, LaunchPlan.gemmLists(858_923, 65_536, 10));
+    }
+
+    @Test
+    void mergeRoundsShrinkUntilOneChunk() {
+        LaunchPlan.Merge m = LaunchPlan.planMerge(100_000, 10);
+        assertEquals(1, m.rounds().size());
+        assertEquals(new LaunchPlan.MergeRound(100_000, 13, 130), m.rounds().get(0));
+        assertEquals(130, m.finalM());
+        LaunchPlan.Merge big = LaunchPlan.planMerge(50_000_000L, 1024);
+        long prev = 50_000_000L;
+        for (LaunchPlan.MergeRound r : big.rounds()) {
+            assertEquals(prev, r.m());
+            assertTrue(r.outStride() < r.m());
+            prev = r.outStride();
+        }
+        assertTrue(big.finalM() <= LaunchPlan.mergeChunk(1024));
+        assertEquals(big.rounds().get(0).outStride(), big.maxOutStride());
+    }
+}
