@@ -12,6 +12,8 @@ import os
 
 HEADER = '''package io.blocksim.search;
 
+import io.blocksim.Metric;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
