@@ -1,0 +1,7 @@
+/**
+ * The benchmark harness: search and extraction timings beside torch and faiss.
+ *
+ * <p><b>Internal.</b> Not part of blocksim's API: public only so the modules can reach each other,
+ * and free to change. Use {@link io.blocksim.api} instead.
+ */
+package io.blocksim.bench;

@@ -1,0 +1,7 @@
+/**
+ * The CUDA search backend: JCuda/JCublas glue, kernel loading, device memory; the CUDA plug-in.
+ *
+ * <p><b>Internal.</b> Not part of blocksim's API: public only so the modules can reach each other,
+ * and free to change. Use {@link io.blocksim.api} instead.
+ */
+package io.blocksim.cuda;
