@@ -13,10 +13,11 @@
 # 6. if java (or ./build/jre/bin/java) is present: the Java GPU tests (io.blocksim.cuda, through
 #    mvn when it is installed, else GpuTestMain from carried classes), then
 #    blocksim bench search --device cuda. Prepare on a CPU machine and carry the outputs:
-#      mvn -o -q -DskipTests package && mvn -o -q dependency:copy-dependencies -DincludeScope=test \
+#      mvn -o -q -DskipTests -pl java/cli -am package dependency:copy-dependencies -DincludeScope=test \
 #        -DexcludeArtifactIds=onnxruntime,junit-jupiter-engine,junit-jupiter-params,junit-platform-engine \
-#        -DoutputDirectory=target/gpu-lib
-#      carry: target/classes target/test-classes target/gpu-lib build/jre
+#        -DoutputDirectory="$PWD/target/gpu-lib"
+#      (the other modules' jars, core's test jar and every library land in target/gpu-lib)
+#      carry: java/cli/target/classes java/cuda/target/test-classes target/gpu-lib build/jre
 # 7. tools/bench/torch_gpu.py: torch.topk(X @ Q.T) for the same sizes
 # Everything goes to one file: $OUT/gpu-check.txt ($OUT is set by the device runner), else
 # ./build/gpu-results/gpu-check.txt. The exit status is the harness's (0 = all PASS).
@@ -115,7 +116,7 @@ for c in "$root/build/jre" "${BLOCKSIM_JAVA_HOME:-}" "${JAVA_HOME:-}" /usr/lib/j
     if [ -n "$v" ] && [ "${v%%.*}" -ge 25 ]; then javabin="$c/bin/java"; export JAVA_HOME="$c"; break; fi
 done
 jflags="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
-jcp="target/classes:target/test-classes:target/gpu-lib/*"
+jcp="java/cli/target/classes:java/cuda/target/test-classes:target/gpu-lib/*"
 if [ -z "$javabin" ]; then
     echo "(skipped: no Java 25+ and no ./build/jre)"
 elif [ "$(left)" -lt 60 ]; then
@@ -123,11 +124,11 @@ elif [ "$(left)" -lt 60 ]; then
 else
     export PATH="$(dirname "$javabin"):$PATH"
     "$javabin" -version 2>&1 | head -n 1
-    if [ -f target/test-classes/io/blocksim/cuda/GpuTestMain.class ] && [ -d target/gpu-lib ]; then
+    if [ -f java/cuda/target/test-classes/io/blocksim/cuda/GpuTestMain.class ] && [ -d target/gpu-lib ]; then
         timeout $(( $(left) > 200 ? 200 : $(left) )) "$javabin" $jflags -Xmx8g -cp "$jcp" io.blocksim.cuda.GpuTestMain
         echo "java GPU tests exit status: $?"
     elif command -v mvn >/dev/null 2>&1; then
-        timeout $(( $(left) > 240 ? 240 : $(left) )) mvn -o -B -ntp -Dtest='Cuda*' -Dsurefire.failIfNoSpecifiedTests=false test 2>&1 \
+        timeout $(( $(left) > 240 ? 240 : $(left) )) mvn -o -B -ntp -pl java/cuda -am -Dtest='Cuda*' -Dsurefire.failIfNoSpecifiedTests=false test 2>&1 \
             | grep -E "Tests run|FAIL|GPU test on|Assumption" | tail -n 20
     else
         echo "(GPU tests skipped: neither carried test classes (target/gpu-lib) nor mvn)"
@@ -135,14 +136,14 @@ else
     bench="--queries 1,8,64,512 --repeats 3 --warmups 1"
     if [ "$(left)" -lt 40 ]; then
         echo "(bench skipped: out of time)"
-    elif [ -d target/classes ] && [ -d target/gpu-lib ]; then
+    elif [ -d java/cli/target/classes ] && [ -d target/gpu-lib ]; then
         timeout $(( $(left) > 150 ? 150 : $(left) )) "$javabin" $jflags -cp "$jcp" io.blocksim.cli.Main bench search --device cuda $bench \
             || echo "blocksim bench search --device cuda failed (exit $?)"
-    elif [ -x ./blocksim ] && [ -f target/blocksim.jar ]; then
+    elif [ -x ./blocksim ] && [ -f java/cli/target/blocksim.jar ]; then
         timeout $(( $(left) > 150 ? 150 : $(left) )) ./blocksim bench search --device cuda $bench \
             || echo "blocksim bench search --device cuda failed (exit $?)"
     else
-        echo "(bench skipped: no target/classes + target/gpu-lib and no target/blocksim.jar)"
+        echo "(bench skipped: no java/cli/target/classes + target/gpu-lib and no java/cli/target/blocksim.jar)"
     fi
 fi
 
