@@ -280,7 +280,12 @@ public final class CudaSearchBackend implements SearchBackend {
     /** The kernels' contract: dim a multiple of 4 up to 4096, k up to {@link LaunchPlan#MAX_K}. */
     @Override
     public boolean supports(int dim, int k, Metric metric) {
-        return dim % 4 == 0 && dim <= 4096 && k <= LaunchPlan.MAX_K;
+        return kernelsRun(dim, k);
+    }
+
+    /** The kernels' contract, without a device: what {@link #supports} answers. */
+    static boolean kernelsRun(int dim, int k) {
+        return dim > 0 && dim % 4 == 0 && dim <= 4096 && k >= 1 && k <= LaunchPlan.MAX_K;
     }
 
     @Override
