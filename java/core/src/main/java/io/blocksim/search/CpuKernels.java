@@ -57,11 +57,14 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>This class holds the kernels' constants, the selection loops and the entry points
  * ({@code gemmDot}, {@code narrowDot1}, ...: a range of rows, cut into tiles or rows); the unrolled
  * tiles themselves are generated into {@link CpuKernelTiles} by
- * {@code tools/codegen/gen_cpu_kernels.py} from the shape in {@link Vectorization}.
+ * {@code tools/codegen/gen_cpu_kernels.py} from the shape in {@link Vectorization}. This class
+ * names Vector API types: only code that runs once {@link Vectorization#VECTOR_API} is true may
+ * touch it ({@link ScalarKernels} stands in for it otherwise).
  */
 final class CpuKernels {
     /** The widest float species up to 512 bits, at least 256 (the fold needs 8 lanes). */
     static final VectorSpecies<Float> S = pickSpecies();
+    /** Set before the fold tables below, which {@link Vectorization} may read while this class initializes. */
     static final int L = S.length();
     /** The int species of the same shape: the fold moves float bits with int index vectors. */
     private static final VectorSpecies<Integer> I = S.withLanes(int.class);
