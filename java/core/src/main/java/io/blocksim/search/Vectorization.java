@@ -11,8 +11,8 @@ import com.sun.management.HotSpotDiagnosticMXBean;
  * <p>The Vector API kernels ({@link CpuKernels}, {@link CpuKernelTiles}, {@link VectorNorms}) run
  * when the module {@code jdk.incubator.vector} is in the boot layer (the JVM was started with
  * {@code --add-modules jdk.incubator.vector}) and those classes initialize. Otherwise the search runs
- * {@link ScalarKernels} and {@link Norms} its scalar loop, and one line on stderr says so, once per
- * process. This class and everything the scalar path loads name no {@code jdk.incubator.vector}
+ * {@link ScalarKernels} and {@link Norms} runs its scalar loop, and one line on stderr says so,
+ * once per process. This class and everything the scalar path loads name no {@code jdk.incubator.vector}
  * type: the classes that do are touched only after {@link #VECTOR_API} is known to be true, so a
  * JVM without the module never resolves them (it would fail with a linkage error).
  *
@@ -20,8 +20,9 @@ import com.sun.management.HotSpotDiagnosticMXBean;
  * width the Vector API would pick on this JVM (read from the VM's {@code UseAVX}, {@code UseSVE} and
  * {@code MaxVectorSize} flags, as HotSpot derives the preferred species from them), so both give
  * bit-identical scores and norms. Where the flags cannot be read (no {@code jdk.management}, not
- * HotSpot) it assumes 256-bit vectors: then scores and norms differ from the vector path's only by
- * the rounding of a different summation order (about 1e-7 relative).
+ * HotSpot) it assumes 256-bit vectors; on a machine where the Vector API would pick another width,
+ * scores and norms then differ from the vector path's by the float rounding of another summation
+ * order (of the order of 1e-6 for cosine), and rows whose scores differ by less may swap places.
  *
  * <p>Thread safety: immutable after class initialization.
  */
@@ -70,7 +71,8 @@ final class Vectorization {
                 normLanes = VectorNorms.DOUBLE_LANES;
                 vector = true;
             } catch (LinkageError | RuntimeException e) {
-                why = MODULE + " failed to initialize (" + e.toString().replace('\n', ' ') + "); the CPU search runs scalar code";
+                why = MODULE + " failed to initialize (" + e.toString().replace('\n', ' ')
+                        + "); the CPU search runs scalar code";
             }
         }
         if (!vector) {

@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 /** Segments as the search's Vector API loops should see them. */
 public final class Segments {
-    /** Without the Vector API nothing profiles the loads, and reinterpret would only add the JVM's native-access warning. */
+    /** Without the Vector API no kernel profiles the loads: reinterpret would only cause a native-access warning. */
     private static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
     private Segments() {

@@ -279,7 +279,8 @@ class ScalarKernelsTest {
             for (long p : g) {
                 float k = TopK.keyOf(p);
                 float ref = byRow[TopK.rowOf(p)];
-                assertEquals(ref, k, 1e-5 * Math.max(1, Math.abs(ref)), what + ", query " + q + ", row " + TopK.rowOf(p));
+                assertEquals(ref, k, 1e-5 * Math.max(1, Math.abs(ref)),
+                        what + ", query " + q + ", row " + TopK.rowOf(p));
             }
         }
     }

@@ -58,7 +58,8 @@ public final class ScalarSearchMain {
                 MemorySegment norms = Norms.compute(all, ds.rows(), ds.dim(), arena);
                 StringBuilder n = new StringBuilder("norms " + ds.name());
                 for (int r = 0; r < ds.rows(); r++) {
-                    n.append(' ').append(Integer.toHexString(Float.floatToRawIntBits(norms.getAtIndex(Norms.LE_FLOAT, r))));
+                    float norm = norms.getAtIndex(Norms.LE_FLOAT, r);
+                    n.append(' ').append(Integer.toHexString(Float.floatToRawIntBits(norm)));
                 }
                 lines.add(n.toString());
                 for (Metric metric : Metric.values()) {
