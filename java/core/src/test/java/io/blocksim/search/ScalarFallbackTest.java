@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +15,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * without {@code --enable-native-access}: a child JVM runs {@link ScalarSearchMain} (scalar path),
  * this JVM runs the same searches on the vector path, and the answers must agree: the same rows in
  * the same order, scores within 1e-5 and, as documented, with the same bits; norms with the same bits.
+ * No blocksim class the child loads may name a {@code jdk.incubator.vector} type.
  */
 class ScalarFallbackTest {
     static final String WARNING = "blocksim: jdk.incubator.vector is not enabled; the CPU search runs scalar code"
@@ -33,9 +37,11 @@ class ScalarFallbackTest {
 
     @Test
     void aJvmWithoutTheVectorModuleSearchesScalarWithTheSameAnswersAndOneWarning() throws Exception {
-        Child child = runChild("plain");
+        Path loaded = dir.resolve("classes.log");
+        Child child = runChild("plain", "-Xlog:class+load=info:file=" + loaded);
         // exactly our one line: no second warning, and no JVM warning about restricted (native) methods
         assertEquals(List.of(WARNING), child.err(), "the child's stderr");
+        assertNoLoadedClassNamesTheVectorApi(loaded);
         List<String> parent = ScalarSearchMain.run();
         assertEquals("shape vector=false lanes=" + Vectorization.LANES + " normLanes=" + Vectorization.NORM_LANES,
                 child.out().get(0), "the child's path and the widths it detected (this JVM: " + parent.get(0) + ")");
@@ -63,6 +69,47 @@ class ScalarFallbackTest {
         // the forks above rely on java.class.path naming this module's classes, not a launcher jar
         String cp = System.getProperty("java.class.path");
         assertTrue(List.of(cp.split(File.pathSeparator)).stream().anyMatch(e -> e.endsWith("test-classes")), cp);
+    }
+
+    /** Every blocksim class the child loaded is free of references to jdk.incubator.vector. */
+    private static void assertNoLoadedClassNamesTheVectorApi(Path log) throws IOException {
+        // classes read from class files (not the JVM's hidden lambda classes)
+        Pattern line = Pattern.compile("\\] (io\\.blocksim\\.\\S+) source: (file|jar):");
+        List<String> loaded = new ArrayList<>();
+        for (String l : Files.readAllLines(log, StandardCharsets.UTF_8)) {
+            Matcher m = line.matcher(l);
+            if (m.find()) {
+                loaded.add(m.group(1));
+            }
+        }
+        assertTrue(loaded.contains(ScalarKernels.class.getName()), "the child ran the scalar kernels: " + loaded);
+        assertTrue(!loaded.contains(CpuKernels.class.getName()), "the child loaded CpuKernels");
+        byte[] marker = "jdk/incubator/vector".getBytes(StandardCharsets.US_ASCII);
+        List<String> offenders = new ArrayList<>();
+        for (String name : loaded) {
+            try (InputStream in = ScalarFallbackTest.class.getClassLoader()
+                    .getResourceAsStream(name.replace('.', '/') + ".class")) {
+                assertTrue(in != null, name + ": class file not found");
+                byte[] bytes = in.readAllBytes();
+                if (indexOf(bytes, marker) >= 0) {
+                    offenders.add(name);
+                }
+            }
+        }
+        assertEquals(List.of(), offenders, "classes loaded without the module that name Vector API types");
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     private record Child(List<String> out, List<String> err) {

@@ -66,7 +66,7 @@ class ScalarKernelsTest {
         float[][] queries = queries(data, nq, metric, 7 + dim);
         boolean l2 = metric == Metric.L2;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment v = segment(arena, data);
+            MemorySegment v = TestVectors.segment(arena, data);
             MemorySegment norms = Norms.compute(v, ROWS, dim, arena);
             float[] group = narrowGroup(queries, dim, groupSize, CpuKernels.L);
             MemorySegment nativeGroup = arena.allocate((long) group.length * Float.BYTES, 64);
@@ -118,7 +118,7 @@ class ScalarKernelsTest {
         float[][] queries = queries(data, nq, metric, 9 + dim);
         boolean l2 = metric == Metric.L2;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment v = segment(arena, data);
+            MemorySegment v = TestVectors.segment(arena, data);
             MemorySegment norms = Norms.compute(v, ROWS, dim, arena);
             float[][] groups = transposedGroups(queries, dim, qp);
             for (int k : new int[] {ROWS, 4}) {
@@ -210,15 +210,6 @@ class ScalarKernelsTest {
         for (int d = 0; d < v.length; d++) {
             v[d] = (float) (v[d] * scale);
         }
-    }
-
-    static MemorySegment segment(Arena arena, float[][] data) {
-        int dim = data[0].length;
-        MemorySegment v = arena.allocate((long) data.length * dim * Float.BYTES, 64);
-        for (int r = 0; r < data.length; r++) {
-            MemorySegment.copy(data[r], 0, v, Norms.LE_FLOAT, (long) r * dim * Float.BYTES, dim);
-        }
-        return v;
     }
 
     /** CpuSearchBackend's narrow layout: value c * lanes + i of query j at (c * per + j) * lanes + i. */

@@ -54,7 +54,7 @@ public final class ScalarSearchMain {
             for (Dataset ds : sets) {
                 float[][] data = data(ds);
                 VectorSet set = TestVectors.shards(arena, data, ds.shards(), ds.withNorms());
-                MemorySegment all = ScalarKernelsTest.segment(arena, data);
+                MemorySegment all = TestVectors.segment(arena, data);
                 MemorySegment norms = Norms.compute(all, ds.rows(), ds.dim(), arena);
                 StringBuilder n = new StringBuilder("norms " + ds.name());
                 for (int r = 0; r < ds.rows(); r++) {
