@@ -15,7 +15,7 @@ final class Candidates {
     /** The same thresholds laid out like the narrow kernels' keys: each repeated over L/groupSize lanes. */
     final float[] spread;
     /** Where the gemm kernels leave a tile's sums for the selection loop. */
-    final float[] scratch = new float[CpuKernels.GEMM_ROWS * CpuKernels.GEMM_VECTORS * CpuKernels.L];
+    final float[] scratch = new float[Vectorization.GEMM_ROWS * Vectorization.GEMM_VECTORS * Vectorization.LANES];
     private final int groupSize;
 
     /**
@@ -23,16 +23,21 @@ final class Candidates {
      * @param groupSize queries per group of the narrow kernels (1 to L); any value for gemm
      */
     Candidates(int queries, int paddedQueries, int groupSize, int k) {
-        this.groupSize = Math.max(1, Math.min(groupSize, CpuKernels.L));
+        this.groupSize = Math.max(1, Math.min(groupSize, Vectorization.LANES));
         heaps = new TopK[queries];
         for (int q = 0; q < queries; q++) {
             heaps[q] = new TopK(k);
         }
         threshold = new float[paddedQueries];
-        spread = new float[(paddedQueries + this.groupSize - 1) / this.groupSize * CpuKernels.L];
+        spread = new float[(paddedQueries + this.groupSize - 1) / this.groupSize * Vectorization.LANES];
         for (int q = 0; q < paddedQueries; q++) {
             setThreshold(q, q < queries ? Float.NaN : Float.POSITIVE_INFINITY);
         }
+    }
+
+    /** The real queries (slots from here on are padding). */
+    int queries() {
+        return heaps.length;
     }
 
     TopK heap(int q) {
@@ -77,8 +82,8 @@ final class Candidates {
 
     private void setThreshold(int q, float t) {
         threshold[q] = t;
-        int per = CpuKernels.L / groupSize;
-        int at = q / groupSize * CpuKernels.L + q % groupSize * per;
+        int per = Vectorization.LANES / groupSize;
+        int at = q / groupSize * Vectorization.LANES + q % groupSize * per;
         if (at + per <= spread.length) {
             Arrays.fill(spread, at, at + per, t);
         }

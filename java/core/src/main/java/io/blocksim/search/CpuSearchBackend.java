@@ -21,7 +21,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Exact top-k on the CPU with the Java Vector API, on all cores, reading the shards' memory
- * directly (no heap copies of row data).
+ * directly (no heap copies of row data). In a JVM started without {@code --add-modules
+ * jdk.incubator.vector} the same search runs scalar kernels, slower but with the same rows, order
+ * and scores (bit-identical; see {@link Vectorization}), after one warning line on stderr.
  *
  * <p>The rows are cut into chunks that the worker threads claim in increasing order, each worker
  * keeping its own per-query top-k (a key equal to the current k-th best reaches the heap, which
@@ -89,7 +91,7 @@ public final class CpuSearchBackend implements SearchBackend {
         float[][] prepared = prepareQueries(queries, metric);
         // measured (bench search, Zen 5): 2 queries run faster as a padded group of 4 than with a
         // 2-query kernel, and 5 to 16 queries in groups of 8 (read once per 8) beat groups of 4
-        int groupSize = gemm ? CpuKernels.QP : nq == 1 ? 1 : nq <= 4 ? 4 : 8;
+        int groupSize = gemm ? Vectorization.QP : nq == 1 ? 1 : nq <= 4 ? 4 : 8;
         // gemm: transposed arrays; narrow groups of 8: native segments; smaller narrow groups: arrays
         float[][] groups = gemm ? transposedGroups(prepared, dim)
                 : groupSize == 8 ? null : paddedGroups(prepared, dim, groupSize);
@@ -198,7 +200,7 @@ public final class CpuSearchBackend implements SearchBackend {
      * all of a group's queries in step with the row.
      */
     private static float[][] paddedGroups(float[][] queries, int dim, int per) {
-        int l = CpuKernels.L;
+        int l = Vectorization.LANES;
         int chunks = (dim + l - 1) / l;
         float[][] groups = new float[(queries.length + per - 1) / per][chunks * per * l];
         for (int q = 0; q < queries.length; q++) {
@@ -228,7 +230,7 @@ public final class CpuSearchBackend implements SearchBackend {
      * selection's bound.
      */
     private static float[][] transposedGroups(float[][] queries, int dim) {
-        int qp = CpuKernels.QP;
+        int qp = Vectorization.QP;
         float[][] groups = new float[(queries.length + qp - 1) / qp][dim * qp + qp];
         for (int q = 0; q < queries.length; q++) {
             float[] t = groups[q / qp];
@@ -307,6 +309,11 @@ public final class CpuSearchBackend implements SearchBackend {
 
         private void score(Candidates out, MemorySegment v, MemorySegment n, int r0, int r1, int base, int g) {
             int qOff = g * groupSize;
+            if (!Vectorization.VECTOR_API) {  // a constant: the JIT drops this branch on the vector path
+                ScalarKernels.score(out, v, n, r0, r1, base, dim, metric, gemm, groups != null ? groups[g] : null,
+                        narrow != null ? narrow[g] : null, groupSize, qOff);
+                return;
+            }
             if (gemm) {
                 float[] q = groups[g];  // transposed
                 if (metric == Metric.COSINE) {

@@ -9,20 +9,15 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.stream.IntStream;
 
-import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
-import jdk.incubator.vector.VectorSpecies;
-
 /**
  * L2 norms of float32 rows, as the store writes them beside each shard and the cosine search reads
  * them. Each norm is summed in double and rounded once, in an order that depends only on the row's
  * values, so identical rows always get bit-identical norms (the search's tie rule relies on it).
+ * With or without the Vector API (see {@link Vectorization}) the order and so the bits are the same.
+ *
+ * <p>Thread safety: stateless; {@link #compute} may run on several threads at once.
  */
 public final class Norms {
-    private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Double> DS = DoubleVector.SPECIES_PREFERRED;
     static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int BLOCK_ROWS = 4096;
 
@@ -51,10 +46,18 @@ public final class Norms {
         if (blocks > 1 && Parallel.shareable(vectors) && Parallel.shareable(out)) {
             range = range.parallel();
         }
+        boolean vector = Vectorization.VECTOR_API;
+        int lanes = Vectorization.NORM_LANES;
         range.forEach(b -> {
             int end = Math.min(rows, (b + 1) * BLOCK_ROWS);
-            for (int r = b * BLOCK_ROWS; r < end; r++) {
-                out.set(LE_FLOAT, (long) r * Float.BYTES, norm(in, r * rowBytes, dim));
+            if (vector) {
+                for (int r = b * BLOCK_ROWS; r < end; r++) {
+                    out.set(LE_FLOAT, (long) r * Float.BYTES, VectorNorms.norm(in, r * rowBytes, dim));
+                }
+            } else {
+                for (int r = b * BLOCK_ROWS; r < end; r++) {
+                    out.set(LE_FLOAT, (long) r * Float.BYTES, scalarNorm(in, r * rowBytes, dim, lanes));
+                }
             }
         });
     }
@@ -66,43 +69,46 @@ public final class Norms {
         return out;
     }
 
-    /** The norm of the {@code dim} floats at byte {@code offset} of {@code vectors}. */
+    /**
+     * The norm of the {@code dim} little-endian floats at byte {@code offset} of {@code vectors}
+     * (the same bits on the vector and the scalar path).
+     */
     public static float norm(MemorySegment vectors, long offset, int dim) {
-        DoubleVector acc0 = DoubleVector.zero(DS);
-        DoubleVector acc1 = DoubleVector.zero(DS);
+        return Vectorization.VECTOR_API ? VectorNorms.norm(vectors, offset, dim)
+                : scalarNorm(vectors, offset, dim, Vectorization.NORM_LANES);
+    }
+
+    /**
+     * {@link VectorNorms#norm} without the Vector API, for accumulators of {@code lanes} doubles: the
+     * same sums in the same order, lane by lane, so the same bits. Each chunk of {@code 2 * lanes}
+     * floats is squared into two accumulators (lower and upper half; a float's square is exact in
+     * double, so {@code +=} equals the vector path's fma), the two are added lane-wise, folded once
+     * (lane i plus lane i ^ lanes/2), the first half of the lanes summed in order, then the leftover
+     * values added one by one.
+     */
+    static float scalarNorm(MemorySegment vectors, long offset, int dim, int lanes) {
+        double[] acc0 = new double[lanes];
+        double[] acc1 = new double[lanes];
         int d = 0;
-        // Only the full-width path pairs one float vector with two double vectors.
-        if (FS.length() == 2 * DS.length()) {
-            for (; d + FS.length() <= dim; d += FS.length()) {
-                FloatVector x = FloatVector.fromMemorySegment(FS, vectors, offset + (long) d * Float.BYTES,
-                        ByteOrder.LITTLE_ENDIAN);
-                DoubleVector lo = (DoubleVector) x.convertShape(VectorOperators.F2D, DS, 0);
-                DoubleVector hi = (DoubleVector) x.convertShape(VectorOperators.F2D, DS, 1);
-                acc0 = lo.fma(lo, acc0);
-                acc1 = hi.fma(hi, acc1);
+        for (; d + 2 * lanes <= dim; d += 2 * lanes) {
+            for (int i = 0; i < lanes; i++) {
+                double lo = vectors.get(LE_FLOAT, offset + (long) (d + i) * Float.BYTES);
+                double hi = vectors.get(LE_FLOAT, offset + (long) (d + lanes + i) * Float.BYTES);
+                acc0[i] += lo * lo;
+                acc1[i] += hi * hi;
             }
         }
-        double sum = sumLanes(acc0.add(acc1));
+        for (int i = 0; i < lanes; i++) {
+            acc0[i] += acc1[i];
+        }
+        double sum = 0;
+        for (int i = 0; i < Math.max(1, lanes / 2); i++) {
+            sum += lanes >= 2 ? acc0[i] + acc0[i ^ (lanes / 2)] : acc0[i];
+        }
         for (; d < dim; d++) {
             double v = vectors.get(LE_FLOAT, offset + (long) d * Float.BYTES);
             sum += v * v;
         }
         return (float) Math.sqrt(sum);
-    }
-
-    private static final VectorShuffle<Double> SWAP_HALF = VectorShuffle.fromOp(DS, i -> i ^ (DS.length() / 2));
-
-    /** A fixed summation tree: the interpreter and the JIT give the same bits. */
-    private static double sumLanes(DoubleVector v) {
-        int n = DS.length();
-        if (n >= 2) {
-            v = v.add(v.rearrange(SWAP_HALF));
-        }
-        double[] lanes = v.toArray();
-        double s = 0;
-        for (int i = 0; i < Math.max(1, n / 2); i++) {
-            s += lanes[i];
-        }
-        return s;
     }
 }

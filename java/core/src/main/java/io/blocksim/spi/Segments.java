@@ -4,6 +4,9 @@ import java.lang.foreign.MemorySegment;
 
 /** Segments as the search's Vector API loops should see them. */
 public final class Segments {
+    /** Without the Vector API no kernel profiles the loads: reinterpret would only cause a native-access warning. */
+    private static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
     private Segments() {
     }
 
@@ -17,10 +20,11 @@ public final class Segments {
      * both flow through them, C2 compiles each vector load with class checks, and the 8-query search
      * over a real store ran 2.2x the memory floor instead of 1.1x. One class keeps every load
      * monomorphic. Where native access is denied (reinterpret is a restricted method) the segment
-     * is used as it is: the same results, only slower.
+     * is used as it is: the same results, only slower. In a JVM without {@code jdk.incubator.vector}
+     * (the search runs scalar code) it is used as it is too, so no restricted method is called.
      */
     public static MemorySegment plain(MemorySegment s) {
-        if (s == null || !s.isNative()) {
+        if (s == null || !s.isNative() || !VECTOR_API) {
             return s;
         }
         try {

@@ -60,6 +60,16 @@ final class TestVectors {
         return new VectorSet(dim, shards);
     }
 
+    /** The rows in one native segment, little-endian, 64-byte aligned. */
+    static MemorySegment segment(Arena arena, float[][] data) {
+        int dim = data[0].length;
+        MemorySegment v = arena.allocate((long) data.length * dim * Float.BYTES, 64);
+        for (int r = 0; r < data.length; r++) {
+            MemorySegment.copy(data[r], 0, v, Norms.LE_FLOAT, (long) r * dim * Float.BYTES, dim);
+        }
+        return v;
+    }
+
     static VectorSet oneShard(Arena arena, float[][] data) {
         return shards(arena, data, new int[] {data.length}, true);
     }
