@@ -14,6 +14,8 @@ public interface Extractor extends AutoCloseable {
      * graphs lie beside it, else (and on CUDA, where the step engine's Java attention would move
      * every step's keys and values between host and device) the full model; see
      * {@link #describe()} to tell the user which.
+     *
+     * @throws io.blocksim.ModelException when the step graphs beside the model cannot be loaded
      */
     static Extractor open(TransformerModel model, PrefixExtractor.Options options) {
         if (!model.deviceChoice().cuda() && PrefixExtractor.available(model.path(), model.spec().nLayer())) {
@@ -27,7 +29,13 @@ public interface Extractor extends AutoCloseable {
     /** One line for logs: which engine, with which settings. */
     String describe();
 
-    /** Computes unit {@code unit} of {@code plan}, delivering to {@code sink} on this thread. */
+    /**
+     * Computes unit {@code unit} of {@code plan}, delivering to {@code sink} on this thread.
+     *
+     * @throws io.blocksim.InvalidArgumentException when the plan does not fit the model (strings
+     *     longer than its context, a block it does not have)
+     * @throws io.blocksim.ModelException when ONNX Runtime fails to run the model
+     */
     void run(ExtractionPlan plan, int unit, VectorSink sink);
 
     /** Every unit in order. */
