@@ -628,19 +628,34 @@ public final class StoreWriter implements AutoCloseable {
             String[] vcrc = new String[n];
             String[] ncrc = new String[n];
             try {
-                IntStream.range(0, n).parallel().forEach(e -> {
-                    int dim = spec.entries().get(e).dim();
-                    long bad = RowNorms.compute(vectors[e].data(), rows[e], dim, norms[e].data());
-                    if (bad >= 0) {
-                        int col = RowNorms.firstNonFinite(vectors[e].data(), bad, dim);
+                // No task throws: a task that fails cancels (and interrupts) the others, whose
+                // secondary errors (ClosedByInterruptException) could then be reported instead.
+                long[] bad = new long[n];
+                IntStream.range(0, n).parallel().forEach(e ->
+                        bad[e] = RowNorms.compute(vectors[e].data(), rows[e], spec.entries().get(e).dim(), norms[e].data()));
+                for (int e = 0; e < n; e++) {
+                    if (bad[e] >= 0) {
+                        int col = RowNorms.firstNonFinite(vectors[e].data(), bad[e], spec.entries().get(e).dim());
                         throw new InvalidDataException("shard " + index + " of " + spec.entries().get(e).key() + " has "
-                                + (col >= 0 ? "a NaN or infinite value at row " + (firstRows[e] + bad) + ", column " + col
-                                : "a row (" + (firstRows[e] + bad) + ") whose norm overflows float32")
+                                + (col >= 0 ? "a NaN or infinite value at row " + (firstRows[e] + bad[e]) + ", column " + col
+                                : "a row (" + (firstRows[e] + bad[e]) + ") whose norm overflows float32")
                                 + ": the model produced it; check the model file and extract again");
                     }
-                    vcrc[e] = Npy.hex(vectors[e].finish());
-                    ncrc[e] = Npy.hex(norms[e].finish());
+                }
+                RuntimeException[] failed = new RuntimeException[n];
+                IntStream.range(0, n).parallel().forEach(e -> {
+                    try {
+                        vcrc[e] = Npy.hex(vectors[e].finish());
+                        ncrc[e] = Npy.hex(norms[e].finish());
+                    } catch (RuntimeException x) {
+                        failed[e] = x;
+                    }
                 });
+                for (RuntimeException x : failed) {
+                    if (x != null) {
+                        throw x;
+                    }
+                }
                 for (EntrySpec es : spec.entries()) {
                     FileOps.fsyncDir(dir.resolve(es.key().folder()));
                 }
