@@ -29,13 +29,7 @@ public interface Extractor extends AutoCloseable {
     /** One line for logs: which engine, with which settings. */
     String describe();
 
-    /**
-     * Computes unit {@code unit} of {@code plan}, delivering to {@code sink} on this thread.
-     *
-     * @throws io.blocksim.InvalidArgumentException when the plan does not fit the model (strings
-     *     longer than its context, a block it does not have)
-     * @throws io.blocksim.ModelException when ONNX Runtime fails to run the model
-     */
+    /** Computes unit {@code unit} of {@code plan}, delivering to {@code sink} on this thread. */
     void run(ExtractionPlan plan, int unit, VectorSink sink);
 
     /** Every unit in order. */

@@ -250,6 +250,10 @@ public final class PrefixExtractor implements Extractor {
     /**
      * {@inheritDoc} The sink is called from the worker threads, never concurrently (calls are
      * serialized), and the whole unit is delivered when this returns.
+     *
+     * @throws InvalidArgumentException when the plan does not fit the model (strings longer than
+     *     its context, a block it does not have)
+     * @throws ModelException when ONNX Runtime fails to run a step
      */
     @Override
     public void run(ExtractionPlan plan, int unit, VectorSink sink) {
