@@ -1,7 +1,5 @@
 package io.blocksim;
 
-import io.blocksim.UserError;
-
 /** How a candidate row is scored against a query, and which direction is better. */
 public enum Metric {
     /** {@code x.q / (max(|x|, 1e-8) * max(|q|, 1e-8))}, torch's semantics; larger is better. */
@@ -30,11 +28,16 @@ public enum Metric {
         return ra < rb;
     }
 
+    /**
+     * The metric named {@code name}: cosine (or cos), l2 (or euclidean), in any case.
+     *
+     * @throws InvalidArgumentException for any other name
+     */
     public static Metric parse(String name) {
         return switch (name.toLowerCase(java.util.Locale.ROOT)) {
             case "cosine", "cos" -> COSINE;
             case "l2", "euclidean" -> L2;
-            default -> throw UserError.usage("unknown metric '" + name + "': use cosine or l2");
+            default -> throw new InvalidArgumentException("unknown metric '" + name + "': use cosine or l2");
         };
     }
 

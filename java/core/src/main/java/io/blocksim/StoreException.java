@@ -3,7 +3,8 @@ package io.blocksim;
 /**
  * A store cannot be used as it is. The subclasses say why: {@link StoreNotFoundException}, {@link
  * StoreIncompleteException}, {@link StoreDamagedException}, {@link StoreIncompatibleException}.
- * The CLI reports it as a data error (exit code 1).
+ * This class itself, not a subclass, is thrown when the store is being written by another process
+ * (wait for it to finish). The CLI reports it as a data error (exit code 1).
  *
  * <p>Unchecked, like every {@link BlocksimException}; safe to share between threads (immutable).
  */

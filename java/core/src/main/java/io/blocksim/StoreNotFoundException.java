@@ -1,7 +1,8 @@
 package io.blocksim;
 
 /**
- * There is no store at the given folder (no manifest.json).
+ * There is no store at the given folder: the folder does not exist, has no manifest.json, or its
+ * manifest.json is not a blocksim store's. Extracting or importing a store there makes one.
  *
  * <p>Unchecked, like every {@link BlocksimException}; safe to share between threads (immutable).
  */

@@ -1,35 +1,18 @@
 package io.blocksim;
 
 /**
- * A problem with the user's input or data (bad argument values, a missing or damaged store, a
- * query of the wrong size). The CLI prints its message as one line, without a stack trace, and
- * exits with {@link #exitCode()}: 2 for usage, 1 for data.
+ * A leftover factory of the old one-size exception, kept only so that code not yet moved to the
+ * typed kinds still compiles; it throws those kinds. Throw {@link InvalidDataException} (or the
+ * kind that says what went wrong) directly instead. The command line has its own error type for
+ * its own problems. This class is no exception type and is removed once nothing calls it.
  */
-public class UserError extends BlocksimException {
-    public static final int USAGE = 2;
-    public static final int DATA = 1;
-
-    private final int exitCode;
-
-    public UserError(int exitCode, String message) {
-        super(message);
-        this.exitCode = exitCode;
+@Deprecated(forRemoval = true)
+public final class UserError {
+    private UserError() {
     }
 
-    public UserError(int exitCode, String message, Throwable cause) {
-        super(message, cause);
-        this.exitCode = exitCode;
-    }
-
-    public static UserError usage(String message) {
-        return new UserError(USAGE, message);
-    }
-
-    public static UserError data(String message) {
-        return new UserError(DATA, message);
-    }
-
-    public int exitCode() {
-        return exitCode;
+    /** An {@link InvalidDataException} with {@code message}, to throw. */
+    public static InvalidDataException data(String message) {
+        return new InvalidDataException(message);
     }
 }

@@ -2,7 +2,9 @@ package io.blocksim.bench;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.blocksim.UserError;
+import io.blocksim.BlocksimException;
+import io.blocksim.FileAccessException;
+import io.blocksim.InvalidArgumentException;
 import io.blocksim.model.ExtractionPlan;
 import io.blocksim.model.Extractor;
 import io.blocksim.model.FullModelExtractor;
@@ -99,13 +101,23 @@ public final class ExtractBench {
                 .getProcessCpuTime();
     }
 
+    /**
+     * Times each engine of {@code o} (and PyTorch when asked) on the same strings; progress goes to
+     * {@code log}.
+     *
+     * @throws InvalidArgumentException for repeats below 1 or an unknown engine
+     * @throws FileAccessException when the corpus or the PyTorch script cannot be read, or python
+     *     cannot be started
+     * @throws io.blocksim.ModelException when the model cannot be loaded or run
+     * @throws BlocksimException (this class itself) when the PyTorch baseline fails
+     */
     public static Report run(Options o, PrintStream log) {
         if (o.repeats() < 1) {
-            throw UserError.usage("--repeats must be at least 1");
+            throw new InvalidArgumentException("repeats must be at least 1");
         }
         for (String e : o.engines()) {
             if (!e.equals("step") && !e.equals("full")) {
-                throw UserError.usage("unknown engine '" + e + "': use step, full or both (step,full)");
+                throw new InvalidArgumentException("unknown engine '" + e + "': use step, full or both (step,full)");
             }
         }
         Corpus corpus = Corpus.resolve(o.dataset());
@@ -187,7 +199,7 @@ public final class ExtractBench {
     private static Result torch(Options o, Corpus corpus, int n, PrintStream log) {
         Path script = projectPath("tools/bench/torch_extract.py");
         if (!Files.isRegularFile(script)) {
-            throw UserError.usage("PyTorch baseline script not found: " + script);
+            throw new FileAccessException("PyTorch baseline script not found: " + script);
         }
         Path checkpoint = o.checkpoint() != null ? o.checkpoint() : projectPath("build/train/final.pt");
         List<String> cmd = new ArrayList<>(List.of(o.python(), script.toString(), "--data", corpus.source().toString(),
@@ -211,15 +223,15 @@ public final class ExtractBench {
             }
             int code = p.waitFor();
             if (code != 0 || r == null) {
-                throw UserError.data("the PyTorch baseline failed (exit " + code + "); it needs python3 with torch"
+                throw new BlocksimException("the PyTorch baseline failed (exit " + code + "); it needs python3 with torch"
                         + " and numpy (Debian: python3-torch python3-numpy)");
             }
             return r;
         } catch (IOException e) {
-            throw UserError.data("cannot run " + o.python() + " for the PyTorch baseline: " + e.getMessage());
+            throw new FileAccessException("cannot run " + o.python() + " for the PyTorch baseline: " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw UserError.data("interrupted");
+            throw new BlocksimException("interrupted while the PyTorch baseline ran", e);
         }
     }
 

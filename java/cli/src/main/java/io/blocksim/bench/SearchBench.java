@@ -6,7 +6,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import io.blocksim.UserError;
+import io.blocksim.BlocksimException;
+import io.blocksim.FileAccessException;
+import io.blocksim.InvalidArgumentException;
 import io.blocksim.search.CpuSearchBackend;
 import io.blocksim.Metric;
 import io.blocksim.spi.SearchBackend;
@@ -39,6 +41,9 @@ public final class SearchBench {
     /**
      * What to measure. Either synthetic data ({@code rows x dim}, uniform in [-1, 1), from
      * {@code seed}) or a given {@code data} set described by {@code label}.
+     *
+     * @throws InvalidArgumentException for rows, dim, a query count, repeats or threads below 1, k
+     *     outside 1..rows, no metric or negative warmups
      */
     public record Options(int rows, int dim, long seed, VectorSet data, String label, List<Integer> queries, int k,
             List<Metric> metrics, int repeats, int warmups, int threads, boolean peers, String python,
@@ -54,22 +59,22 @@ public final class SearchBench {
                 dim = data.dim();
             }
             if (rows < 1 || dim < 1) {
-                throw UserError.usage("rows and dim must be at least 1");
+                throw new InvalidArgumentException("rows and dim must be at least 1");
             }
             if (queries.isEmpty() || queries.stream().anyMatch(q -> q < 1)) {
-                throw UserError.usage("query counts must be at least 1");
+                throw new InvalidArgumentException("query counts must be at least 1");
             }
             if (k < 1 || k > rows) {
-                throw UserError.usage("k must be between 1 and " + rows + ", got " + k);
+                throw new InvalidArgumentException("k must be between 1 and " + rows + ", got " + k);
             }
             if (metrics.isEmpty()) {
-                throw UserError.usage("give at least one metric");
+                throw new InvalidArgumentException("give at least one metric");
             }
             if (repeats < 1 || warmups < 0) {
-                throw UserError.usage("repeats must be at least 1 and warmups at least 0");
+                throw new InvalidArgumentException("repeats must be at least 1 and warmups at least 0");
             }
             if (threads < 1) {
-                throw UserError.usage("threads must be at least 1");
+                throw new InvalidArgumentException("threads must be at least 1");
             }
         }
 
@@ -277,11 +282,14 @@ public final class SearchBench {
     /**
      * Runs {@code tools/bench/peers.py} (torch and faiss on synthetic data of the same shape) and
      * parses its JSON lines; the script's stderr (its progress) is passed through to ours.
+     *
+     * @throws FileAccessException when the script is missing or python cannot be started
+     * @throws BlocksimException (this class itself) when the script fails
      */
     public static List<Result> runPeers(Options o, PrintStream progress) {
         Path script = o.peersScript() != null ? o.peersScript() : defaultPeersScript();
         if (!Files.isRegularFile(script)) {
-            throw UserError.usage("peers script not found: " + script);
+            throw new FileAccessException("peers script not found: " + script);
         }
         List<String> cmd = new ArrayList<>(List.of(o.python(), script.toString(),
                 "--rows", Integer.toString(o.rows()), "--dim", Integer.toString(o.dim()),
@@ -308,10 +316,10 @@ public final class SearchBench {
             }
             int rc = p.waitFor();
             if (rc != 0) {
-                throw UserError.data("peers script failed with exit code " + rc + ": " + String.join(" ", cmd));
+                throw new BlocksimException("peers script failed with exit code " + rc + ": " + String.join(" ", cmd));
             }
         } catch (IOException e) {
-            throw UserError.data("cannot run the peers script (" + String.join(" ", cmd) + "): " + e.getMessage());
+            throw new FileAccessException("cannot run the peers script (" + String.join(" ", cmd) + "): " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while running the peers script", e);

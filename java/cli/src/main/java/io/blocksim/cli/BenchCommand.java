@@ -1,6 +1,5 @@
 package io.blocksim.cli;
 
-import io.blocksim.UserError;
 import io.blocksim.bench.ExtractBench;
 import io.blocksim.bench.SearchBench;
 import io.blocksim.model.ExtractionPlan;
@@ -91,7 +90,7 @@ final class BenchCommand implements Runnable {
             SearchBench.Options o = SearchBench.Options.defaults().withQueries(queries).withMetrics(ms)
                     .withRepeats(repeats, warmups).withPeers(peers, "/usr/bin/python3", null);
             if (store != null && site == null) {
-                throw UserError.usage("--store needs --site");
+                throw CliError.usage("--store needs --site");
             }
             Backends.Choice choice = Devices.searchBackend(device);
             System.err.println("blocksim: search backend " + choice.reason());
@@ -179,10 +178,13 @@ final class BenchCommand implements Runnable {
             ExtractionPlan.Order o = switch (order.toLowerCase(java.util.Locale.ROOT)) {
                 case "lex", "lexicographic" -> ExtractionPlan.Order.LEXICOGRAPHIC;
                 case "first", "first-occurrence" -> ExtractionPlan.Order.FIRST_OCCURRENCE;
-                default -> throw UserError.usage("--order " + order + ": use lex or first");
+                default -> throw CliError.usage("--order " + order + ": use lex or first");
             };
             if (strings < 0 || fullStrings < 0) {
-                throw UserError.usage("--strings and --full-strings must be 0 (all) or more");
+                throw CliError.usage("--strings and --full-strings must be 0 (all) or more");
+            }
+            if (repeats < 1) {
+                throw CliError.usage("--repeats must be at least 1");
             }
             ExtractBench.Report report = ExtractBench.run(new ExtractBench.Options(strings, fullStrings, engines,
                     ModelDevice.parse(device), ex, d.unit(), o, repeats, dataset, null, peers, d.python(), null), System.err);

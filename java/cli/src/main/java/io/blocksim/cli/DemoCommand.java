@@ -1,5 +1,8 @@
 package io.blocksim.cli;
 
+import io.blocksim.BlocksimException;
+import io.blocksim.FileAccessException;
+import io.blocksim.StoreException;
 import io.blocksim.demo.Demo;
 import io.blocksim.demo.DemoResults;
 import io.blocksim.demo.NormChart;
@@ -72,7 +75,11 @@ final class DemoCommand implements Callable<Integer> {
             int l = 10;
             dir = store != null ? store : defaultStore(tm.spec().modelSha256(), quick);
             if (writeReport()) {
-                ReportWriter.checkReplaceable(reportDir(dir)); // before minutes of work, not after
+                try {
+                    ReportWriter.checkReplaceable(reportDir(dir)); // before minutes of work, not after
+                } catch (BlocksimException e) {
+                    throw reportError(e);
+                }
             }
             double extractSeconds = ensureStore(tm, dir, l);
             Backends.Choice choice = Devices.searchBackend(device);
@@ -84,11 +91,21 @@ final class DemoCommand implements Callable<Integer> {
         if (writeReport()) {
             // after the tables: the chart's AWT start-up never delays what the user reads first
             long r0 = System.nanoTime();
-            Path out = ReportWriter.write(results, reportDir(dir));
+            Path out;
+            try {
+                out = ReportWriter.write(results, reportDir(dir));
+            } catch (BlocksimException e) {
+                throw reportError(e);
+            }
             System.out.printf(Locale.ROOT, "report: %s (%s, %s, %s; %.1f s)%n", out.resolve(ReportWriter.MARKDOWN),
                     ReportWriter.MARKDOWN, ReportWriter.CHART, ReportWriter.JSON, (System.nanoTime() - r0) / 1e9);
         }
         return 0;
+    }
+
+    /** A report the library cannot write: the flags that pick another folder or none. */
+    private static CliError reportError(BlocksimException e) {
+        return CliError.withHint(e, "--report DIR writes it elsewhere, --no-report writes none");
     }
 
     private boolean writeReport() {
@@ -103,11 +120,12 @@ final class DemoCommand implements Callable<Integer> {
         if (Files.isRegularFile(dir.resolve(Manifest.FILE))) {
             try (Store s = Store.open(dir)) {
                 return 0; // complete and readable
-            } catch (io.blocksim.UserError e) {
+            } catch (StoreException | FileAccessException e) {
+                // incomplete, damaged or of another version: extracting resumes or says why it cannot
                 System.err.println("blocksim: " + e.getMessage() + " — extracting");
             }
         }
-        Corpus corpus = Corpus.resolve(dataset);
+        Corpus corpus = Datasets.corpus(dataset);
         System.err.println("blocksim: building the demo's store in " + dir + " (once; reused after)");
         try (ProgressBar bar = Progress.count("extract", quick ? QUICK_STRINGS : 858_923, " strings")) {
             // the quick store also holds the prompts, so its tables can show each prompt finding itself

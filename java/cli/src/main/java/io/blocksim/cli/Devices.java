@@ -1,7 +1,6 @@
 package io.blocksim.cli;
 
 import io.blocksim.InvalidArgumentException;
-import io.blocksim.UserError;
 import io.blocksim.search.Backends;
 
 /** The CLI's {@code --device} for search: the library's choice, its refusals named by the flag. */
@@ -13,7 +12,7 @@ final class Devices {
         try {
             return Backends.open(device);
         } catch (InvalidArgumentException e) {
-            throw new UserError(UserError.USAGE, "--device " + device + ": " + e.getMessage(), e);
+            throw CliError.forOption("--device " + device, e);
         }
     }
 }

@@ -1,6 +1,10 @@
 package io.blocksim.cli;
 
-import io.blocksim.UserError;
+import io.blocksim.DeviceException;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.StoreDamagedException;
+import io.blocksim.StoreIncompatibleException;
+import io.blocksim.StoreNotFoundException;
 import io.blocksim.model.ModelDevice;
 import io.blocksim.model.PrefixExtractor;
 import io.blocksim.model.Site;
@@ -72,13 +76,16 @@ final class ExtractCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ModelDevice dev = ModelDevice.parse(device);
-        Corpus corpus = Corpus.resolve(dataset);
+        Corpus corpus = Datasets.corpus(dataset);
         PrefixExtractor.Options options = PrefixExtractor.Options.defaults().withBatchRows(batch);
         if (threads != null) {
             options = options.withThreads(threads);
         }
         Path file = model != null ? model : TransformerModel.defaultModelPath();
-        try (TransformerModel tm = TransformerModel.open(file, options.threads(), dev)) {
+        try (TransformerModel tm = openModel(file, options.threads(), dev)) {
+            if (slen < 1 || slen > tm.spec().blockSize()) {
+                throw CliError.usage("--slen " + slen + " is outside 1.." + tm.spec().blockSize() + " (the model's context)");
+            }
             if (dev != ModelDevice.CPU) {
                 System.err.println("blocksim: extraction runs on " + tm.deviceChoice().reason());
             }
@@ -91,12 +98,25 @@ final class ExtractCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The model on {@code dev}; CUDA asked for and not usable is refused naming {@code --device cpu}. */
+    private static TransformerModel openModel(Path file, int threads, ModelDevice dev) {
+        try {
+            return TransformerModel.open(file, threads, dev);
+        } catch (DeviceException | InvalidArgumentException e) {
+            // threads >= 1 holds (the extractor options checked it): this is --device cuda refused
+            throw CliError.withHint(e, "--device cpu");
+        }
+    }
+
     private StoreExtraction.Summary run(TransformerModel tm, Corpus corpus, List<Target> targets,
             PrefixExtractor.Options options) {
         long expected = limit > 0 ? limit : 0;
         try (ProgressBar bar = Progress.count("extract", expected > 0 ? expected : -1, " strings")) {
             return StoreExtraction.run(tm, corpus, slen, limit, targets, shardRows, options, out, force,
                     n -> bar.stepBy(n), line -> System.err.println("blocksim: " + line));
+        } catch (StoreIncompatibleException | StoreDamagedException | StoreNotFoundException e) {
+            // a store at --out that cannot be resumed: the library says why, --force starts it over
+            throw CliError.withHint(e, "--force");
         }
     }
 
@@ -108,7 +128,7 @@ final class ExtractCommand implements Callable<Integer> {
         for (String s : sites != null ? sites : List.of("proj_output", "ffwd_output")) {
             Site site = Site.parse(s);
             if (site == Site.BLOCK_INPUT) {
-                throw UserError.usage("block_input is not stored: it is embedding (block 0) or block_output of the block before");
+                throw CliError.usage("block_input is not stored: it is embedding (block 0) or block_output of the block before");
             }
             siteList.add(site);
         }
@@ -126,7 +146,7 @@ final class ExtractCommand implements Callable<Integer> {
                 int t = parseInt(part.trim(), "--positions");
                 int r = t < 0 ? l + t : t;
                 if (r < 0 || r >= l) {
-                    throw UserError.usage("--positions " + t + " is outside 0.." + (l - 1) + " for --slen " + l);
+                    throw CliError.usage("--positions " + t + " is outside 0.." + (l - 1) + " for --slen " + l);
                 }
                 posSet.add(r);
             }
@@ -151,7 +171,7 @@ final class ExtractCommand implements Callable<Integer> {
             int a = parseInt(range[0].trim(), option);
             int b = range.length == 2 ? parseInt(range[1].trim(), option) : a;
             if (a < 0 || b >= n || a > b) {
-                throw UserError.usage(option + " " + part.trim() + " is outside 0.." + (n - 1));
+                throw CliError.usage(option + " " + part.trim() + " is outside 0.." + (n - 1));
             }
             for (int i = a; i <= b; i++) {
                 out.add(i);
@@ -164,7 +184,7 @@ final class ExtractCommand implements Callable<Integer> {
         try {
             return Integer.parseInt(s);
         } catch (NumberFormatException e) {
-            throw UserError.usage(option + ": '" + s + "' is not a number");
+            throw CliError.usage(option + ": '" + s + "' is not a number");
         }
     }
 }

@@ -2,7 +2,6 @@ package io.blocksim.cli;
 
 import io.blocksim.BlocksimException;
 import io.blocksim.InvalidArgumentException;
-import io.blocksim.UserError;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -61,13 +60,13 @@ public final class Main implements Runnable {
                     || java.util.Arrays.asList(parsed.originalArgs().toArray()).contains("--verbose");
             PrintWriter err = cmd.getErr();
             Throwable t = ex;
-            if (t instanceof BlocksimException u) {
-                err.println("blocksim: " + u.getMessage());
+            if (t instanceof BlocksimException || t instanceof CliError) {
+                err.println("blocksim: " + t.getMessage());
                 if (verbose) {
-                    u.printStackTrace(err);
+                    t.printStackTrace(err);
                 }
                 err.flush();
-                return exitCode(u);
+                return exitCode((RuntimeException) t);
             }
             err.println("blocksim: internal error: " + t + (verbose ? "" : " (run with --verbose for details)"));
             if (verbose) {
@@ -82,17 +81,22 @@ public final class Main implements Runnable {
             err.println("blocksim: " + ex.getMessage());
             err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help'.");
             err.flush();
-            return UserError.USAGE;
+            return CliError.USAGE;
         });
         return cli;
     }
 
-    /** 2 for a bad argument (usage), 1 for everything else the library reports (data, store, device). */
-    static int exitCode(BlocksimException e) {
-        if (e instanceof UserError u) {
-            return u.exitCode();
+    /**
+     * The exit code of a failure the CLI reports in one line: a {@link CliError}'s own; for the
+     * library's kinds 2 (usage) for a bad argument ({@link InvalidArgumentException}, including
+     * {@link io.blocksim.TargetExistsException}) and 1 (data) for everything else it reports
+     * (invalid data, a store, a file, the model, a device, a closed store).
+     */
+    static int exitCode(RuntimeException e) {
+        if (e instanceof CliError c) {
+            return c.exitCode();
         }
-        return e instanceof InvalidArgumentException ? UserError.USAGE : UserError.DATA;
+        return e instanceof InvalidArgumentException ? CliError.USAGE : CliError.DATA;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -30,6 +30,9 @@ final class NormsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (rows < 2) {
+            throw CliError.usage("--rows must be at least 2 for a standard deviation, got " + rows);
+        }
         try (Store s = Store.open(store)) {
             List<NormStats.Row> table = NormStats.table(s, site, rows);
             if (json) {

@@ -1,6 +1,6 @@
 package io.blocksim.cli;
 
-import io.blocksim.UserError;
+import io.blocksim.InvalidDataException;
 import io.blocksim.model.Site;
 import io.blocksim.model.TransformerModel;
 import io.blocksim.search.Backends;
@@ -89,7 +89,7 @@ final class SearchCommand implements Callable<Integer> {
         Metric m = Metric.parse(metric);
         boolean allPositions = position.trim().equalsIgnoreCase("all");
         if (allPositions && !site.equals(Site.EMBEDDING.cliName())) {
-            throw UserError.usage("--position all needs --site embedding (the concatenated embedding of all positions);"
+            throw CliError.usage("--position all needs --site embedding (the concatenated embedding of all positions);"
                     + " other sites are searched one position at a time");
         }
         try (Store s = Store.open(store)) {
@@ -121,10 +121,10 @@ final class SearchCommand implements Callable<Integer> {
     /** {@code --site embedding --position all}: exact, from the model's embedding table, nothing stored. */
     private int embeddings(Store s, Metric m) throws Exception {
         if (s.imported()) {
-            throw UserError.usage("store " + store + " holds imported vectors: the embeddings search needs a model's store");
+            throw CliError.usage("store " + store + " holds imported vectors: the embeddings search needs a model's store");
         }
         if (queries.prompts == null) {
-            throw UserError.usage("--position all compares whole strings: give queries with --prompt (of "
+            throw CliError.usage("--position all compares whole strings: give queries with --prompt (of "
                     + s.stringLength() + " characters), not --query-npy");
         }
         try (TransformerModel tm = openModel(s)) {
@@ -132,13 +132,13 @@ final class SearchCommand implements Callable<Integer> {
             for (int i = 0; i < q.length; i++) {
                 String p = queries.prompts.get(i);
                 if (p.length() != s.stringLength()) {
-                    throw UserError.usage("prompt '" + p + "' has " + p.length() + " characters: the embeddings search"
+                    throw CliError.usage("prompt '" + p + "' has " + p.length() + " characters: the embeddings search"
                             + " compares whole strings of " + s.stringLength());
                 }
                 q[i] = new Tokenizer(tm.spec().vocab()).encode(p);
             }
             if (k < 1 || k > s.stringCount()) {
-                throw UserError.usage("k = " + k + " is outside 1.." + s.stringCount() + " (the number of strings)");
+                throw CliError.usage("k = " + k + " is outside 1.." + s.stringCount() + " (the number of strings)");
             }
             EmbeddingSearch es = new EmbeddingSearch(tm.embeddingTable(s.stringLength()));
             LabeledResult r = StoreSearch.embeddings(s, es, q, queries.prompts, k, m);
@@ -161,7 +161,7 @@ final class SearchCommand implements Callable<Integer> {
         try {
             return Integer.parseInt(text.trim());
         } catch (NumberFormatException e) {
-            throw UserError.usage("--position '" + text + "': give a number 0..L-1, a negative one counting from the end,"
+            throw CliError.usage("--position '" + text + "': give a number 0..L-1, a negative one counting from the end,"
                     + " or 'all' with --site embedding");
         }
     }
@@ -173,39 +173,45 @@ final class SearchCommand implements Callable<Integer> {
                     + ") than " + tm.path() + " (" + tm.spec().modelSha256() + "): pass that model with --model,"
                     + " or extract a new store";
             tm.close();
-            throw UserError.data(msg);
+            throw CliError.data(msg);
         }
         return tm;
     }
 
     private float[][] promptVectors(Store s, List<String> prompts) {
         if (s.imported()) {
-            throw UserError.usage("store " + store + " holds imported vectors: give queries with --query-npy");
+            throw CliError.usage("store " + store + " holds imported vectors: give queries with --query-npy");
         }
         Site qs = Site.parse(querySite != null ? querySite : site);
         int qb = queryBlock != null ? queryBlock : block;
         try (TransformerModel tm = openModel(s)) {
             for (String p : prompts) {
                 if (p.isEmpty() || p.length() > tm.spec().blockSize()) {
-                    throw UserError.usage("prompt " + p.length() + " characters long: use 1.." + tm.spec().blockSize());
+                    throw CliError.usage("prompt " + p.length() + " characters long: use 1.." + tm.spec().blockSize());
                 }
             }
             return tm.lastPositionVectors(prompts, qs, qb);
         }
     }
 
+    /**
+     * The rows of a float32 .npy query file, [Q, dim] or [dim].
+     *
+     * @throws InvalidDataException for a file that is missing, not an npy file, not float32 of one
+     *     or two dimensions, or empty
+     */
     static float[][] readQueries(Path file) {
         try (Arena arena = Arena.ofConfined()) {
             NpyArray a = Npy.map(file, arena);
             long[] shape = a.header().shape();
             if (a.header().dtype() != NpyDtype.FLOAT32 || shape.length < 1 || shape.length > 2) {
-                throw UserError.data("query file " + file + " must be float32 of shape [Q, dim] or [dim], got "
+                throw new InvalidDataException("query file " + file + " must be float32 of shape [Q, dim] or [dim], got "
                         + a.header().dtype() + " " + java.util.Arrays.toString(shape));
             }
             int rows = shape.length == 2 ? Math.toIntExact(shape[0]) : 1;
             int dim = Math.toIntExact(shape[shape.length - 1]);
             if (rows == 0 || dim == 0) {
-                throw UserError.data("query file " + file + " is empty (shape " + java.util.Arrays.toString(shape) + ")");
+                throw new InvalidDataException("query file " + file + " is empty (shape " + java.util.Arrays.toString(shape) + ")");
             }
             float[][] q = new float[rows][dim];
             for (int r = 0; r < rows; r++) {

@@ -143,7 +143,7 @@ public final class Demo {
         byte[] want;
         try {
             want = new Tokenizer(model.spec().vocab()).encode(prompt);
-        } catch (io.blocksim.UserError e) {
+        } catch (io.blocksim.InvalidArgumentException e) {
             return -1; // a character outside the vocabulary: certainly not stored
         }
         MemorySegment strings = store.strings();

@@ -5,7 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.blocksim.UserError;
+import io.blocksim.BlocksimException;
+import io.blocksim.FileAccessException;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.TargetExistsException;
 import io.blocksim.search.Hit;
 import io.blocksim.search.LabeledResult;
 import io.blocksim.search.NormStats;
@@ -46,12 +49,21 @@ public final class ReportWriter {
     private ReportWriter() {
     }
 
-    /** Writes the report of {@code r} into {@code dir} (created or replaced) and returns the folder. */
+    /**
+     * Writes the report of {@code r} into {@code dir} (created or replaced) and returns the folder.
+     *
+     * @throws InvalidArgumentException when {@code dir} is the file-system root
+     * @throws TargetExistsException when {@code dir} is a file, or a folder that holds other files
+     *     than an earlier report
+     * @throws FileAccessException when the report cannot be written
+     * @throws BlocksimException (this class itself) when the chart cannot be drawn (a JDK without
+     *     fontconfig or fonts)
+     */
     public static Path write(DemoResults r, Path dir) {
         Path target = dir.toAbsolutePath().normalize();
         Path parent = target.getParent();
         if (parent == null) {
-            throw UserError.usage("the report folder cannot be the file-system root; pick a folder with --report DIR");
+            throw new InvalidArgumentException("the report folder cannot be the file-system root; pick another folder");
         }
         checkReplaceable(target);
         String name = target.getFileName().toString();
@@ -80,8 +92,8 @@ public final class ReportWriter {
             }
             fsyncDir(parent);
         } catch (IOException e) {
-            throw UserError.data("could not write the report to " + target + ": " + why(e)
-                    + " (pick another folder with --report DIR, or --no-report)");
+            throw new FileAccessException("could not write the report to " + target + ": " + why(e)
+                    + "; pick another folder, or write no report", e);
         } finally {
             if (tmp != null) {
                 try {
@@ -99,8 +111,8 @@ public final class ReportWriter {
             return NormChart.png(r.norms(), r.scope());
         } catch (RuntimeException | LinkageError | InternalError e) {
             // a headless JDK without fontconfig or any font fails deep inside AWT
-            throw new UserError(UserError.DATA, "could not draw the norm chart (" + e + "): Java needs fontconfig and"
-                    + " a font (e.g. Debian's fonts-dejavu-core) to draw text; or pass --no-report", e);
+            throw new BlocksimException("could not draw the norm chart (" + e + "): Java needs fontconfig and"
+                    + " a font (e.g. Debian's fonts-dejavu-core) to draw text; or write no report", e);
         }
     }
 
@@ -219,22 +231,28 @@ public final class ReportWriter {
         }
     }
 
-    /** An existing folder is replaced only when it holds nothing but report files: never a user's folder. */
+    /**
+     * An existing folder is replaced only when it holds nothing but report files: never a user's folder.
+     *
+     * @throws TargetExistsException when {@code target} is a file, or a folder that holds other
+     *     files than an earlier report
+     * @throws FileAccessException when the folder cannot be listed
+     */
     public static void checkReplaceable(Path target) {
         if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
         if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-            throw UserError.usage("the report folder " + target + " exists and is not a folder; pick another with --report DIR");
+            throw new TargetExistsException("the report folder " + target + " exists and is not a folder; pick another");
         }
         try (Stream<Path> s = Files.list(target)) {
             var others = s.map(p -> p.getFileName().toString()).filter(n -> !FILES.contains(n)).sorted().limit(3).toList();
             if (!others.isEmpty()) {
-                throw UserError.usage("the report folder " + target + " holds other files (" + String.join(", ", others)
-                        + "); pick a new or empty folder with --report DIR");
+                throw new TargetExistsException("the report folder " + target + " holds other files ("
+                        + String.join(", ", others) + "); pick a new or empty folder");
             }
         } catch (IOException e) {
-            throw UserError.data("could not read the report folder " + target + ": " + why(e));
+            throw new FileAccessException("could not read the report folder " + target + ": " + why(e), e);
         }
     }
 

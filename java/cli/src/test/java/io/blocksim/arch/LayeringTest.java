@@ -2,6 +2,7 @@ package io.blocksim.arch;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -69,6 +70,29 @@ class LayeringTest {
                 .check(classes);
         noClasses().that().resideInAnyPackage("io.blocksim.search..").should().dependOnClassesThat()
                 .resideInAnyPackage("io.blocksim.api..").check(classes);
+    }
+
+    /**
+     * The CLI's own error type stays in the CLI: the library (and the CLI's library-like demo and
+     * bench packages) throws the typed kinds of io.blocksim, which the CLI maps to exit codes.
+     */
+    @Test
+    void onlyTheCliThrowsItsOwnErrors() {
+        String cliError = "io.blocksim.cli.CliError";
+        assertTrue(classes.contain(cliError), cliError + " exists");
+        noClasses().that().resideOutsideOfPackage("io.blocksim.cli").should().dependOnClassesThat()
+                .haveFullyQualifiedName(cliError).check(classes);
+    }
+
+    /**
+     * The old one-size io.blocksim.UserError is gone but for a deprecated factory of typed kinds
+     * that only io.blocksim.search.Norms (owned by another change) still calls; nothing new may.
+     */
+    @Test
+    void nothingNewCallsTheOldUserError() {
+        noClasses().that().doNotHaveFullyQualifiedName("io.blocksim.search.Norms")
+                .and().doNotHaveFullyQualifiedName("io.blocksim.UserError")
+                .should().dependOnClassesThat().haveFullyQualifiedName("io.blocksim.UserError").check(classes);
     }
 
     private static String[] concat(String[]... parts) {

@@ -9,7 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import io.blocksim.UserError;
+import io.blocksim.FileAccessException;
+import io.blocksim.InvalidArgumentException;
 import io.blocksim.Metric;
 
 import java.io.IOException;
@@ -99,13 +100,13 @@ class SearchBenchTest {
 
     @Test
     void rejectsBadOptions() {
-        assertThrows(UserError.class, () -> tiny().withK(0));
-        assertThrows(UserError.class, () -> tiny().withK(1501));
-        assertThrows(UserError.class, () -> tiny().withQueries(List.of()));
-        assertThrows(UserError.class, () -> tiny().withQueries(List.of(0)));
-        assertThrows(UserError.class, () -> tiny().withRepeats(0, 1));
-        assertThrows(UserError.class, () -> tiny().withMetrics(List.of()));
-        UserError missing = assertThrows(UserError.class,
+        assertThrows(InvalidArgumentException.class, () -> tiny().withK(0));
+        assertThrows(InvalidArgumentException.class, () -> tiny().withK(1501));
+        assertThrows(InvalidArgumentException.class, () -> tiny().withQueries(List.of()));
+        assertThrows(InvalidArgumentException.class, () -> tiny().withQueries(List.of(0)));
+        assertThrows(InvalidArgumentException.class, () -> tiny().withRepeats(0, 1));
+        assertThrows(InvalidArgumentException.class, () -> tiny().withMetrics(List.of()));
+        FileAccessException missing = assertThrows(FileAccessException.class,
                 () -> SearchBench.runPeers(tiny().withPeers(true, "/usr/bin/python3", Path.of("/nonexistent/peers.py")), null));
         assertTrue(missing.getMessage().contains("peers script not found"));
     }

@@ -3,7 +3,6 @@ package io.blocksim.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.blocksim.UserError;
 import io.blocksim.cuda.CudaProbe;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -30,7 +29,7 @@ class DeviceErrorTest {
     void benchSearchDeviceCudaWithoutAGpuIsOneLineError() {
         Assumptions.assumeFalse(CudaProbe.probe().verdict().usable(), "a usable GPU is present");
         String[] r = run("bench", "search", "--device", "cuda", "--rows", "1000", "--dim", "8");
-        assertEquals(String.valueOf(UserError.USAGE), r[0], r[1]);
+        assertEquals(String.valueOf(CliError.USAGE), r[0], r[1]);
         assertTrue(r[1].startsWith("blocksim: --device cuda: the cuda backend is unavailable: "), r[1]);
         assertEquals(1, r[1].lines().count(), r[1]);
     }
@@ -38,7 +37,7 @@ class DeviceErrorTest {
     @Test
     void unknownDeviceIsOneUsageLine() {
         String[] r = run("bench", "search", "--device", "tpu", "--rows", "1000", "--dim", "8");
-        assertEquals(String.valueOf(UserError.USAGE), r[0], r[1]);
+        assertEquals(String.valueOf(CliError.USAGE), r[0], r[1]);
         assertTrue(r[1].startsWith("blocksim: --device tpu: unknown search backend 'tpu': choose auto, "), r[1]);
         assertEquals(1, r[1].lines().count(), r[1]);
     }

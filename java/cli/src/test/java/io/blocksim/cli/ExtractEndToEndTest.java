@@ -120,7 +120,7 @@ class ExtractEndToEndTest {
                     io.blocksim.model.StoreExtraction.demoTargets(model.spec().nLayer(), 10), 128,
                     io.blocksim.model.PrefixExtractor.Options.defaults(), store, false, n -> { }, line -> { });
             assertEquals(302, sum.strings());
-            assertThrows(io.blocksim.UserError.class, () -> io.blocksim.model.StoreExtraction.run(model, corpus, 10, 300,
+            assertThrows(io.blocksim.InvalidArgumentException.class, () -> io.blocksim.model.StoreExtraction.run(model, corpus, 10, 300,
                     List.of("not in it!"), List.of(), 128, io.blocksim.model.PrefixExtractor.Options.defaults(),
                     dir.resolve("x"), false, n -> { }, line -> { }));
         }

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.blocksim.UserError;
+import io.blocksim.TargetExistsException;
 import io.blocksim.search.Hit;
 import io.blocksim.search.LabeledResult;
 import io.blocksim.Metric;
@@ -151,12 +151,12 @@ class ReportWriterTest {
 
         Path mine = Files.createDirectories(dir.resolve("mine"));
         Files.writeString(mine.resolve("notes.txt"), "keep me");
-        UserError e = assertThrows(UserError.class, () -> ReportWriter.write(results(false), mine));
+        TargetExistsException e = assertThrows(TargetExistsException.class, () -> ReportWriter.write(results(false), mine));
         assertTrue(e.getMessage().contains("notes.txt"), e.getMessage());
         assertEquals("keep me", Files.readString(mine.resolve("notes.txt")));
 
         Path file = Files.writeString(dir.resolve("afile"), "x");
-        assertThrows(UserError.class, () -> ReportWriter.write(results(false), file));
+        assertThrows(TargetExistsException.class, () -> ReportWriter.write(results(false), file));
     }
 
     /** Distinct colours in a coarse sample of the image. */

@@ -2,7 +2,7 @@ package io.blocksim.search;
 
 import io.blocksim.Metric;
 import io.blocksim.spi.SearchResult;
-import io.blocksim.UserError;
+import io.blocksim.InvalidArgumentException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.PriorityQueue;
@@ -42,17 +42,19 @@ public final class EmbeddingSearch {
     /**
      * Top-k of {@code rows} strings (uint8 token ids, [rows, L] in {@code strings}) for each query
      * (token ids of length L), best first, ties to the lower row.
+     *
+     * @throws InvalidArgumentException for k outside 1..rows, or a query of another length than L
      */
     public SearchResult search(MemorySegment strings, int rows, byte[][] queries, int k, Metric metric) {
         if (k < 1 || k > rows) {
-            throw UserError.usage("k = " + k + " is outside 1.." + rows);
+            throw new InvalidArgumentException("k = " + k + " is outside 1.." + rows);
         }
         int[][] ids = new int[queries.length][];
         float[][] scores = new float[queries.length][];
         for (int q = 0; q < queries.length; q++) {
             byte[] qt = queries[q];
             if (qt.length != length) {
-                throw UserError.usage("embeddings search compares whole strings: the prompt must have " + length
+                throw new InvalidArgumentException("embeddings search compares whole strings: the prompt must have " + length
                         + " characters, not " + qt.length);
             }
             double qq = 0;

@@ -3,7 +3,8 @@ package io.blocksim.search;
 import io.blocksim.spi.VectorSet;
 
 import io.blocksim.spi.VectorShard;
-import io.blocksim.UserError;
+import io.blocksim.ClosedException;
+import io.blocksim.InvalidArgumentException;
 import io.blocksim.store.Manifest;
 import io.blocksim.store.Store;
 import java.lang.foreign.MemorySegment;
@@ -26,9 +27,17 @@ public final class NormStats {
     private NormStats() {
     }
 
+    /**
+     * Per block of {@code site}, the statistics of the last-position norms of the first
+     * {@code rows} strings (all of them when the store holds fewer), ordered by block.
+     *
+     * @throws InvalidArgumentException for fewer than 2 rows, or a site the store does not hold at
+     *     the last position
+     * @throws ClosedException when the store is closed
+     */
     public static List<Row> table(Store store, String site, int rows) {
         if (rows < 2) {
-            throw UserError.usage("--rows must be at least 2 for a standard deviation, got " + rows);
+            throw new InvalidArgumentException("rows must be at least 2 for a standard deviation, got " + rows);
         }
         int last = store.stringLength() - 1;
         List<Row> out = new ArrayList<>();

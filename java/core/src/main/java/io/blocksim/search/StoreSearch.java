@@ -5,7 +5,11 @@ import io.blocksim.spi.VectorSet;
 import io.blocksim.Metric;
 import io.blocksim.spi.SearchResult;
 import io.blocksim.spi.SearchBackend;
-import io.blocksim.UserError;
+import io.blocksim.ClosedException;
+import io.blocksim.DeviceException;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.InvalidDataException;
+import io.blocksim.StoreDamagedException;
 import io.blocksim.store.EntryKey;
 import io.blocksim.store.Manifest;
 import io.blocksim.store.Store;
@@ -26,6 +30,13 @@ public final class StoreSearch {
      *
      * @param position 0..L-1, or negative counting from the end (-1 is the last), as the seed's t_i
      * @param prompts  the prompt behind each query, or null when the queries came as vectors
+     * @throws InvalidArgumentException for an entry the store does not hold, a position outside
+     *     its strings, no queries, or k outside 1..rows
+     * @throws InvalidDataException for a query of another dimension than the candidates, or with a
+     *     non-finite value
+     * @throws StoreDamagedException when a label cannot be decoded
+     * @throws ClosedException when the store or the backend is closed, before or during the search
+     * @throws DeviceException when the backend's device fails
      */
     public static LabeledResult search(Store store, SearchBackend backend, String site, int block, int position,
             float[][] queries, List<String> prompts, int k, Metric metric) {
@@ -44,11 +55,14 @@ public final class StoreSearch {
      * position embeddings of all L positions, computed exactly from {@code search}'s table.
      *
      * @param queries token ids of each prompt, L each
+     * @throws InvalidArgumentException for no queries, a query of another length than L, or k
+     *     outside 1..N
+     * @throws ClosedException when the store is closed
      */
     public static LabeledResult embeddings(Store store, EmbeddingSearch search, byte[][] queries, List<String> prompts,
             int k, Metric metric) {
         if (queries.length == 0) {
-            throw UserError.data("no queries: the prompt list is empty");
+            throw new InvalidArgumentException("no queries: the prompt list is empty");
         }
         long t0 = System.nanoTime();
         SearchResult r = search.search(store.strings(), store.stringCount(), queries, k, metric);
@@ -56,22 +70,28 @@ public final class StoreSearch {
         return LabeledResult.of("cpu", r, prompts, store::string, ms);
     }
 
-    /** The checks every backend relies on, with messages that say how to fix the input. */
+    /**
+     * The checks every backend relies on, with messages that say how to fix the input.
+     *
+     * @throws InvalidArgumentException for no queries, or k outside 1..rows
+     * @throws InvalidDataException for a query of another dimension than {@code dim}, or with a
+     *     non-finite value
+     */
     public static void checkQueries(float[][] queries, int dim, int k, int rows) {
         if (queries.length == 0) {
-            throw UserError.data("no queries: the query file or prompt list is empty");
+            throw new InvalidArgumentException("no queries: the query file or prompt list is empty");
         }
         if (k < 1 || k > rows) {
-            throw UserError.usage("k = " + k + " is outside 1.." + rows + " (the number of candidate rows)");
+            throw new InvalidArgumentException("k = " + k + " is outside 1.." + rows + " (the number of candidate rows)");
         }
         for (int q = 0; q < queries.length; q++) {
             if (queries[q].length != dim) {
-                throw UserError.data("query " + q + " has " + queries[q].length + " values but the candidates have "
+                throw new InvalidDataException("query " + q + " has " + queries[q].length + " values but the candidates have "
                         + dim + " (pick the matching site, or a query file of shape [Q, " + dim + "])");
             }
             for (int i = 0; i < dim; i++) {
                 if (!Float.isFinite(queries[q][i])) {
-                    throw UserError.data("query " + q + " has a non-finite value (" + queries[q][i] + ") at index " + i);
+                    throw new InvalidDataException("query " + q + " has a non-finite value (" + queries[q][i] + ") at index " + i);
                 }
             }
         }

@@ -1,22 +1,23 @@
 package io.blocksim.store;
 
-import io.blocksim.UserError;
+import io.blocksim.InvalidArgumentException;
 import java.util.regex.Pattern;
 
 /**
  * What a stored entry holds: the intermediate {@code site} of block {@code block} at string
  * position {@code position} (0..L-1; sites without a block, such as the embedding, use block 0).
- * Site names are lower-case identifiers because they name folders in the store.
+ * Site names are lower-case identifiers because they name folders in the store; a site name that is
+ * not one, or a negative block or position, is an {@link InvalidArgumentException}.
  */
 public record EntryKey(String site, int block, int position) implements Comparable<EntryKey> {
     private static final Pattern SITE = Pattern.compile("[a-z][a-z0-9_]{0,63}");
 
     public EntryKey {
         if (site == null || !SITE.matcher(site).matches()) {
-            throw UserError.usage("site name '" + site + "' is not valid: use lower-case letters, digits and '_' (e.g. block_output)");
+            throw new InvalidArgumentException("site name '" + site + "' is not valid: use lower-case letters, digits and '_' (e.g. block_output)");
         }
         if (block < 0 || position < 0) {
-            throw UserError.usage("block and position must be >= 0 (got block " + block + ", position " + position + ")");
+            throw new InvalidArgumentException("block and position must be >= 0 (got block " + block + ", position " + position + ")");
         }
     }
 

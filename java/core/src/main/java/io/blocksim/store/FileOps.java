@@ -1,6 +1,6 @@
 package io.blocksim.store;
 
-import io.blocksim.UserError;
+import io.blocksim.FileAccessException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -18,12 +18,12 @@ final class FileOps {
     private FileOps() {
     }
 
-    /** A user-facing error for a failed file operation (disk full, permissions...). */
-    static UserError io(String action, Path file, IOException e) {
+    /** A failed file operation (disk full, permissions...) as the library reports it. */
+    static FileAccessException io(String action, Path file, IOException e) {
         String why = e instanceof NoSuchFileException ? "no such file or directory"
                 : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
                 : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        return new UserError(UserError.DATA, "could not " + action + " " + file + ": " + why
+        return new FileAccessException("could not " + action + " " + file + ": " + why
                 + " (check the path, its permissions and free disk space)", e);
     }
 

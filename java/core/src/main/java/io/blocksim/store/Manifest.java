@@ -7,7 +7,11 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.blocksim.UserError;
+import io.blocksim.FileAccessException;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.StoreDamagedException;
+import io.blocksim.StoreIncompatibleException;
+import io.blocksim.StoreNotFoundException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -167,19 +171,25 @@ public record Manifest(
     /**
      * Reads and checks {@code dir/manifest.json}: a blocksim store of this format version whose
      * fields are consistent. Does not look at the files it names.
+     *
+     * @throws StoreNotFoundException when {@code dir} does not exist, has no manifest, or its
+     *     manifest is not a blocksim store's
+     * @throws StoreIncompatibleException for a store of another format version
+     * @throws StoreDamagedException for a manifest that is not valid JSON or not consistent
+     * @throws FileAccessException when the manifest cannot be read
      */
     public static Manifest read(Path dir) {
         Path file = dir.resolve(FILE);
         if (!Files.isDirectory(dir)) {
-            throw UserError.data("no store at " + dir + ": the directory does not exist; run blocksim extract to make one"
-                    + " (or blocksim import for vectors you have)");
+            throw new StoreNotFoundException("no store at " + dir + ": the directory does not exist; extract a store"
+                    + " into it (or import vectors you have)");
         }
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
-            throw UserError.data("no store at " + dir + ": it has no " + FILE + "; run blocksim extract to make one"
-                    + " (or blocksim import for vectors you have)");
+            throw new StoreNotFoundException("no store at " + dir + ": it has no " + FILE + "; extract a store"
+                    + " into it (or import vectors you have)");
         } catch (IOException e) {
             throw FileOps.io("read", file, e);
         }
@@ -194,16 +204,18 @@ public record Manifest(
         }
         JsonNode format = tree.get("format");
         if (format == null || !FORMAT.equals(format.asText())) {
-            throw UserError.data(file + " is not a blocksim store manifest (format " + (format == null ? "missing" : "'" + format.asText() + "'")
-                    + "): point blocksim at a directory made by blocksim extract or blocksim import");
+            throw new StoreNotFoundException(file + " is not a blocksim store manifest (format "
+                    + (format == null ? "missing" : "'" + format.asText() + "'")
+                    + "): give the folder of a store made by extracting or importing");
         }
         JsonNode version = tree.get("format_version");
         if (version == null || !version.canConvertToInt()) {
             throw damaged(file, "it has no format_version");
         }
         if (version.asInt() != FORMAT_VERSION) {
-            throw UserError.data(file + " has store format version " + version.asInt() + ", but this blocksim reads version "
-                    + FORMAT_VERSION + ": use the blocksim release that made it, or extract the store again");
+            throw new StoreIncompatibleException(file + " has store format version " + version.asInt()
+                    + ", but this blocksim reads version " + FORMAT_VERSION
+                    + ": use the blocksim release that made it, or extract the store again");
         }
         Manifest m;
         try {
@@ -223,8 +235,8 @@ public record Manifest(
         return msg == null ? e.getClass().getSimpleName() : msg.replaceAll("\\s+", " ").trim();
     }
 
-    static UserError damaged(Path file, String why) {
-        return UserError.data(file + " is damaged: " + why + "; extract or import the store again");
+    static StoreDamagedException damaged(Path file, String why) {
+        return new StoreDamagedException(file + " is damaged: " + why + "; extract or import the store again");
     }
 
     /** Consistency checks, so that readers can trust shapes and names without re-checking them. */
@@ -262,7 +274,7 @@ public record Manifest(
             EntryKey key;
             try {
                 key = e.key();
-            } catch (UserError bad) {
+            } catch (InvalidArgumentException bad) {
                 throw damaged(file, bad.getMessage());
             }
             check(file, keys.add(key), "entry " + key + " appears twice");

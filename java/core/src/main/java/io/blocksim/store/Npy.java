@@ -28,7 +28,13 @@ public final class Npy {
     private Npy() {
     }
 
-    /** Reads and checks the header only (the data is neither read nor size-checked). */
+    /**
+     * Reads and checks the header only (the data is neither read nor size-checked).
+     *
+     * @throws NpyFormatException (an {@link io.blocksim.InvalidDataException}) when the file is
+     *     missing or its header is not one blocksim reads
+     * @throws io.blocksim.FileAccessException when the file cannot be read
+     */
     public static NpyHeader readHeader(Path file) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return NpyHeader.read(ch, file);
@@ -42,6 +48,10 @@ public final class Npy {
     /**
      * Maps {@code file} read-only in {@code arena}. The file must hold exactly the bytes its header
      * promises: shorter is "truncated", longer is damage too.
+     *
+     * @throws NpyFormatException (an {@link io.blocksim.InvalidDataException}) when the file is
+     *     missing, truncated, longer than its header says, or not an npy file blocksim reads
+     * @throws io.blocksim.FileAccessException when the file cannot be read or mapped
      */
     public static NpyArray map(Path file, Arena arena) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {

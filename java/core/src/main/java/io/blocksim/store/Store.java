@@ -1,6 +1,12 @@
 package io.blocksim.store;
 
-import io.blocksim.UserError;
+import io.blocksim.ClosedException;
+import io.blocksim.FileAccessException;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.StoreDamagedException;
+import io.blocksim.StoreIncompatibleException;
+import io.blocksim.StoreIncompleteException;
+import io.blocksim.StoreNotFoundException;
 import io.blocksim.spi.VectorSet;
 import io.blocksim.spi.VectorShard;
 import java.io.IOException;
@@ -22,7 +28,8 @@ import java.util.TreeSet;
  * An open store: every shard mapped read-only into one shared arena, handed to search as
  * {@link VectorSet}s without heap copies. Opening checks the manifest, every file's shape and size
  * (not checksums: {@link StoreVerifier} does that); closing unmaps everything, after which any
- * segment taken from the store throws {@link IllegalStateException}.
+ * segment taken from the store throws {@link IllegalStateException} and the store's own methods
+ * throw {@link ClosedException}.
  *
  * <p>Rows of an entry at the last position L-1 are strings 0..N-1. Rows of an entry at an earlier
  * position t are the unique prefixes of length t+1 in order of first occurrence; row r stands for
@@ -56,15 +63,22 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * Opens the store at {@code dir}. Refuses (with a {@link UserError} that says what to do) a
-     * missing store, another format version, an incomplete extraction and files whose shape or
-     * size does not match the manifest.
+     * Opens the store at {@code dir}. Refuses, with a message that says what to do, a missing
+     * store, another format version, an incomplete extraction and files whose shape or size does
+     * not match the manifest.
+     *
+     * @throws StoreNotFoundException when there is no store at {@code dir}
+     * @throws StoreIncompleteException when its extraction has not finished
+     * @throws StoreDamagedException for a damaged manifest, or a file that is missing, truncated or
+     *     of another shape or type than the manifest says
+     * @throws StoreIncompatibleException for a store of another format version
+     * @throws FileAccessException when a file cannot be read
      */
     public static Store open(Path dir) {
         Manifest m = Manifest.read(dir);
         if (!m.complete()) {
-            throw UserError.data("store " + dir + " is incomplete: " + m.shardsDone() + " of " + m.shardsTotal()
-                    + " shards are extracted; run the same blocksim extract command again to resume it");
+            throw new StoreIncompleteException("store " + dir + " is incomplete: " + m.shardsDone() + " of "
+                    + m.shardsTotal() + " shards are extracted; run the same extraction again to resume it");
         }
         Arena arena = Arena.ofShared();
         try {
@@ -136,9 +150,9 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    private UserError damaged(String what) {
-        return UserError.data("store " + dir + " is damaged: " + what + "; run blocksim verify " + dir
-                + " and extract (or import) the store again");
+    private StoreDamagedException damaged(String what) {
+        return new StoreDamagedException("store " + dir + " is damaged: " + what + "; verify the store to name every"
+                + " damaged file, and extract (or import) it again");
     }
 
     public Path dir() {
@@ -180,21 +194,26 @@ public final class Store implements AutoCloseable {
 
     /**
      * A position in 0..L-1, counting from the end when negative (-1 is the last), as the seed's
-     * {@code t_i}. Out of range is a usage error.
+     * {@code t_i}.
+     *
+     * @throws InvalidArgumentException for a position outside -L..L-1
      */
     public int resolvePosition(int position) {
         int l = stringLength();
         int t = position < 0 ? l + position : position;
         if (t < 0 || t >= l) {
-            throw UserError.usage("position " + position + " is outside this store's strings of length L=" + l
+            throw new InvalidArgumentException("position " + position + " is outside this store's strings of length L=" + l
                     + ": use 0.." + (l - 1) + " or -" + l + "..-1");
         }
         return t;
     }
 
     /**
-     * The entry for (site, block, position 0..L-1; negative counts from the end), or a usage
-     * error that lists what is stored.
+     * The entry for (site, block, position 0..L-1; negative counts from the end).
+     *
+     * @throws InvalidArgumentException for an entry the store does not hold (the message lists
+     *     what it holds) or a position outside the strings
+     * @throws ClosedException when the store is closed
      */
     public Manifest.Entry entry(String site, int block, int position) {
         checkOpen();
@@ -204,10 +223,16 @@ public final class Store implements AutoCloseable {
                 return e;
             }
         }
-        throw UserError.usage("store " + dir + " has no " + site + " block " + block + " position " + position
+        throw new InvalidArgumentException("store " + dir + " has no " + site + " block " + block + " position " + position
                 + "; it holds " + describe(manifest.entries()) + " (extract the missing one, or pick a stored one)");
     }
 
+    /**
+     * The entry for {@code key}.
+     *
+     * @throws InvalidArgumentException for an entry the store does not hold
+     * @throws ClosedException when the store is closed
+     */
     public Manifest.Entry entry(EntryKey key) {
         return entry(key.site(), key.block(), key.position());
     }
@@ -244,33 +269,58 @@ public final class Store implements AutoCloseable {
         return String.join(",", out);
     }
 
-    /** The mapped vectors (with norms) of (site, block, position 0..L-1; negative counts from the end). */
+    /**
+     * The mapped vectors (with norms) of (site, block, position 0..L-1; negative counts from the end).
+     *
+     * @throws InvalidArgumentException for an entry the store does not hold
+     * @throws ClosedException when the store is closed
+     */
     public VectorSet vectors(String site, int block, int position) {
         return vectors.get(entry(site, block, position).key());
     }
 
+    /**
+     * The mapped vectors (with norms) of {@code key}.
+     *
+     * @throws InvalidArgumentException for an entry the store does not hold
+     * @throws ClosedException when the store is closed
+     */
     public VectorSet vectors(EntryKey key) {
         return vectors(key.site(), key.block(), key.position());
     }
 
-    /** strings.npy's data: uint8 [N, L] token ids; null for an imported store. */
+    /**
+     * strings.npy's data: uint8 [N, L] token ids; null for an imported store.
+     *
+     * @throws ClosedException when the store is closed
+     */
     public MemorySegment strings() {
         checkOpen();
         return strings;
     }
 
-    /** The int32 prefix index of an earlier position t (row r -> first string with that prefix). */
+    /**
+     * The int32 prefix index of an earlier position t (row r -> first string with that prefix).
+     *
+     * @throws InvalidArgumentException when the store has no prefix index for {@code position}
+     * @throws ClosedException when the store is closed
+     */
     public MemorySegment prefixIndex(int position) {
         checkOpen();
         MemorySegment s = prefixIndexes.get(position);
         if (s == null) {
-            throw UserError.usage("store " + dir + " has no prefix index for position " + position
+            throw new InvalidArgumentException("store " + dir + " has no prefix index for position " + position
                     + (position == stringLength() - 1 ? " (the last position needs none: its rows are the strings)" : ""));
         }
         return s;
     }
 
-    /** String {@code i} decoded through the model's vocabulary (imported stores: its label). */
+    /**
+     * String {@code i} decoded through the model's vocabulary (imported stores: its label).
+     *
+     * @throws StoreDamagedException when the strings file holds a token outside the vocabulary
+     * @throws ClosedException when the store is closed
+     */
     public String string(int i) {
         return decode(i, stringLength());
     }
@@ -279,6 +329,10 @@ public final class Store implements AutoCloseable {
      * The string that row {@code row} of an entry stands for: string {@code row} at the last
      * position; at an earlier position t, the prefix of length t+1 of the row's first string;
      * for an imported store, the row's label.
+     *
+     * @throws InvalidArgumentException for an entry the store does not hold
+     * @throws StoreDamagedException when the strings file holds a token outside the vocabulary
+     * @throws ClosedException when the store is closed
      */
     public String label(EntryKey key, int row) {
         Manifest.Entry e = entry(key);
@@ -334,7 +388,7 @@ public final class Store implements AutoCloseable {
 
     private void checkOpen() {
         if (!arena.scope().isAlive()) {
-            throw new IllegalStateException("store " + dir + " is closed");
+            throw new io.blocksim.ClosedException("store " + dir + " is closed: open it again to use it");
         }
     }
 

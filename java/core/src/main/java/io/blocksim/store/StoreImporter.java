@@ -1,6 +1,9 @@
 package io.blocksim.store;
 
-import io.blocksim.UserError;
+import io.blocksim.FileAccessException;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.InvalidDataException;
+import io.blocksim.TargetExistsException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -29,6 +32,18 @@ public final class StoreImporter {
     private StoreImporter() {
     }
 
+    /**
+     * Imports {@code vectorsNpy} (float32 [rows, dim]) with one label per row from
+     * {@code labelsTxt} into a new store at {@code outDir}, under site {@code siteName}; shards of
+     * about {@link #DEFAULT_SHARD_BYTES}. See {@link #importVectors(Path, Path, Path, String, int)}.
+     *
+     * @throws TargetExistsException when {@code outDir} exists
+     * @throws InvalidArgumentException for a site name that is not a lower-case identifier
+     * @throws FileAccessException when an input file does not exist or cannot be read, or the
+     *     store cannot be written (the disk is full, the folder is read-only)
+     * @throws InvalidDataException for vectors that are not a float32 [rows, dim] npy file or hold
+     *     a NaN or infinite value, or labels that are not UTF-8 or not one per row
+     */
     public static StoreInfo importVectors(Path vectorsNpy, Path labelsTxt, Path outDir, String siteName) {
         return importVectors(vectorsNpy, labelsTxt, outDir, siteName, 0);
     }
@@ -36,15 +51,23 @@ public final class StoreImporter {
     /**
      * As {@link #importVectors(Path, Path, Path, String)} with {@code shardRows} rows per shard
      * (0: about {@link #DEFAULT_SHARD_BYTES} per shard). The store has one entry, (siteName,
-     * block 0, position 0), and L = 1.
+     * block 0, position 0), and L = 1. Nothing is left behind when it fails.
+     *
+     * @throws InvalidArgumentException for a negative {@code shardRows} or a site name that is not
+     *     a lower-case identifier
+     * @throws TargetExistsException when {@code outDir} exists
+     * @throws FileAccessException when an input file does not exist or cannot be read, or the
+     *     store cannot be written (the disk is full, the folder is read-only)
+     * @throws InvalidDataException for vectors that are not a float32 [rows, dim] npy file or hold
+     *     a NaN or infinite value, or labels that are not UTF-8 or not one per row
      */
     public static StoreInfo importVectors(Path vectorsNpy, Path labelsTxt, Path outDir, String siteName, int shardRows) {
         EntryKey key = new EntryKey(siteName, 0, 0);
         if (shardRows < 0) {
-            throw UserError.usage("shard rows must be >= 1 (or 0 for the default), got " + shardRows);
+            throw new InvalidArgumentException("shard rows must be >= 1 (or 0 for the default), got " + shardRows);
         }
         if (Files.exists(outDir)) {
-            throw UserError.usage(outDir + " already exists: import into a new directory");
+            throw new TargetExistsException(outDir + " already exists: import into a new directory");
         }
         try (Arena arena = Arena.ofConfined()) {
             NpyArray in = mapVectors(vectorsNpy, arena);
@@ -52,8 +75,8 @@ public final class StoreImporter {
             int dim = (int) in.dim(1);
             List<String> labels = readLabels(labelsTxt);
             if (labels.size() != rows) {
-                throw UserError.data(labelsTxt + " has " + labels.size() + " labels but " + vectorsNpy.getFileName() + " has "
-                        + rows + " rows: give exactly one label per line for each row");
+                throw new InvalidDataException(labelsTxt + " has " + labels.size() + " labels but "
+                        + vectorsNpy.getFileName() + " has " + rows + " rows: give exactly one label per line for each row");
             }
             int perShard = shardRows > 0 ? shardRows : (int) Math.max(1, Math.min(Integer.MAX_VALUE, DEFAULT_SHARD_BYTES / (4L * dim)));
             return build(in, labels, outDir, key, (int) rows, dim, perShard, vectorsNpy);
@@ -62,27 +85,28 @@ public final class StoreImporter {
 
     private static NpyArray mapVectors(Path file, Arena arena) {
         if (!Files.exists(file)) {
-            throw UserError.usage(file + " does not exist: give the .npy file of float32 [rows, dim] vectors to import");
+            throw new FileAccessException(file + " does not exist: give the .npy file of float32 [rows, dim] vectors to import");
         }
         NpyArray a;
         try {
             a = Npy.map(file, arena);
         } catch (NpyFormatException e) {
-            throw UserError.data(file + " " + e.problem() + ": blocksim import needs a float32 [rows, dim] array saved with numpy.save");
+            throw new InvalidDataException(file + " " + e.problem() + ": importing needs a float32 [rows, dim] array saved"
+                    + " with numpy.save", e);
         }
         if (a.dtype() != NpyDtype.FLOAT32) {
-            throw UserError.data(file + " holds " + a.dtype().numpyName() + " values: blocksim import needs float32;"
+            throw new InvalidDataException(file + " holds " + a.dtype().numpyName() + " values: importing needs float32;"
                     + " convert with numpy.save(f, a.astype('float32'))");
         }
         if (a.ndim() != 2) {
-            throw UserError.data(file + " has shape " + a.header().shapeString() + ": blocksim import needs a 2-D array"
+            throw new InvalidDataException(file + " has shape " + a.header().shapeString() + ": importing needs a 2-D array"
                     + " [rows, dim]; reshape it, e.g. a.reshape(len(a), -1)");
         }
         if (a.dim(0) < 1 || a.dim(1) < 1) {
-            throw UserError.data(file + " has shape " + a.header().shapeString() + ": it needs at least one row and one column");
+            throw new InvalidDataException(file + " has shape " + a.header().shapeString() + ": it needs at least one row and one column");
         }
         if (a.dim(0) > Integer.MAX_VALUE || a.dim(1) > Integer.MAX_VALUE) {
-            throw UserError.data(file + " has shape " + a.header().shapeString() + ": at most " + Integer.MAX_VALUE
+            throw new InvalidDataException(file + " has shape " + a.header().shapeString() + ": at most " + Integer.MAX_VALUE
                     + " rows and columns are supported");
         }
         return a;
@@ -93,7 +117,7 @@ public final class StoreImporter {
         try {
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
-            throw UserError.usage(file + " does not exist: give a text file with one label per line, one per vector row");
+            throw new FileAccessException(file + " does not exist: give a text file with one label per line, one per vector row");
         } catch (IOException e) {
             throw FileOps.io("read", file, e);
         }
@@ -105,7 +129,7 @@ public final class StoreImporter {
             }
             return Labels.split(text);
         } catch (CharacterCodingException e) {
-            throw UserError.data(file + " is not UTF-8 text: save the labels as UTF-8, one per line");
+            throw new InvalidDataException(file + " is not UTF-8 text: save the labels as UTF-8, one per line");
         }
     }
 
@@ -126,7 +150,7 @@ public final class StoreImporter {
             long need = (long) rows * (dim + 1) * Float.BYTES + 256L * shards;
             long free = FileOps.usableSpace(parent);
             if (need > free) {
-                throw UserError.data("not enough disk space in " + parent + ": the store needs " + FileOps.bytes(need) + ", "
+                throw new FileAccessException("not enough disk space in " + parent + ": the store needs " + FileOps.bytes(need) + ", "
                         + FileOps.bytes(free) + " are free");
             }
             Files.createDirectories(tmp.resolve(key.folder()));
@@ -175,7 +199,7 @@ public final class StoreImporter {
             if (bad >= 0) {
                 int col = RowNorms.firstNonFinite(v.data(), bad, dim);
                 long row = first + bad;
-                throw UserError.data(source + (col >= 0 ? " has a NaN or infinite value at row " + row + ", column " + col
+                throw new InvalidDataException(source + (col >= 0 ? " has a NaN or infinite value at row " + row + ", column " + col
                         : " has a row (" + row + ") whose L2 norm overflows float32")
                         + ": fix or drop such rows, e.g. keep a[numpy.isfinite(a).all(axis=1)] and their labels");
             }

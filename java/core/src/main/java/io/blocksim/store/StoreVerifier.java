@@ -1,5 +1,9 @@
 package io.blocksim.store;
 
+import io.blocksim.FileAccessException;
+import io.blocksim.StoreDamagedException;
+import io.blocksim.StoreIncompatibleException;
+import io.blocksim.StoreNotFoundException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -45,16 +49,34 @@ public final class StoreVerifier {
         void file(String name, long bytes);
     }
 
+    /**
+     * Checks every file of the store at {@code dir}; see {@link #verify(Path, Progress)}.
+     *
+     * @throws StoreNotFoundException when there is no store at {@code dir}
+     * @throws StoreDamagedException when its manifest is damaged (bad files are problems, not
+     *     exceptions)
+     * @throws StoreIncompatibleException for a store of another format version
+     * @throws FileAccessException when the manifest cannot be read
+     */
     public static Result verify(Path dir) {
         return verify(dir, (name, bytes) -> { });
     }
 
+    /**
+     * Checks every file of the store at {@code dir}, telling {@code progress} about each before it
+     * is read. An incomplete store is a problem, not an exception.
+     *
+     * @throws StoreNotFoundException when there is no store at {@code dir}
+     * @throws StoreDamagedException when its manifest is damaged
+     * @throws StoreIncompatibleException for a store of another format version
+     * @throws FileAccessException when the manifest cannot be read
+     */
     public static Result verify(Path dir, Progress progress) {
         Manifest m = Manifest.read(dir);
         Checker c = new Checker(dir, progress);
         if (!m.complete()) {
             c.problems.add(new Problem(Manifest.FILE, "the store is incomplete: " + m.shardsDone() + " of "
-                    + m.shardsTotal() + " shards are extracted; run the same blocksim extract command again to resume it"));
+                    + m.shardsTotal() + " shards are extracted; run the same extraction again to resume it"));
         }
         if (m.strings() != null) {
             c.npy(m.strings().file(), m.strings().crc32c(), NpyDtype.UINT8, m.stringCount(), m.stringLength());
@@ -101,7 +123,7 @@ public final class StoreVerifier {
                 compare(name, crc, a.data());
             } catch (NpyFormatException e) {
                 problems.add(new Problem(name, e.problem() + "; extract the store again"));
-            } catch (io.blocksim.UserError e) {
+            } catch (FileAccessException e) {
                 problems.add(new Problem(name, e.getMessage()));
             }
         }

@@ -1,6 +1,13 @@
 package io.blocksim.store;
 
-import io.blocksim.UserError;
+import io.blocksim.ClosedException;
+import io.blocksim.FileAccessException;
+import io.blocksim.InvalidDataException;
+import io.blocksim.StoreDamagedException;
+import io.blocksim.StoreException;
+import io.blocksim.StoreIncompatibleException;
+import io.blocksim.StoreNotFoundException;
+import io.blocksim.TargetExistsException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -71,11 +78,22 @@ public final class StoreWriter implements AutoCloseable {
     /**
      * Creates the store at {@code dir} for {@code spec}, or opens it to resume. {@code dir} must
      * be missing, empty, or a store; a store of another model, dataset, L, N, shard size or set of
-     * entries is refused unless {@code force}.
+     * entries is refused unless {@code force}, and so is one whose manifest or prefix indexes are
+     * damaged. With {@code force} the store's files are deleted and it starts over.
+     *
+     * @throws TargetExistsException when {@code dir} is a file, or a non-empty folder that holds no
+     *     store
+     * @throws StoreIncompatibleException (without {@code force}) for a store made for another spec,
+     *     or of another format version
+     * @throws StoreDamagedException (without {@code force}) for a damaged manifest or prefix index
+     * @throws StoreNotFoundException (without {@code force}) when the folder's manifest is not a
+     *     blocksim store's
+     * @throws StoreException (this class itself) when another process is writing the store
+     * @throws FileAccessException when the folder cannot be created, locked or cleaned up
      */
     public static StoreWriter open(Path dir, StoreSpec spec, boolean force) {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
-            throw UserError.usage(dir + " is a file, not a store directory: choose a directory for the store");
+            throw new TargetExistsException(dir + " is a file, not a store directory: choose a directory for the store");
         }
         try {
             Files.createDirectories(dir);
@@ -84,7 +102,8 @@ public final class StoreWriter implements AutoCloseable {
         }
         boolean hasManifest = Files.exists(dir.resolve(Manifest.FILE));
         if (!hasManifest && !isEmptyBesidesLock(dir)) {
-            throw UserError.usage(dir + " is not empty and holds no blocksim store: extract into a new or empty directory");
+            throw new TargetExistsException(dir + " is not empty and holds no blocksim store: extract into a new or empty"
+                    + " directory");
         }
         FileChannel ch = null;
         FileLock lock;
@@ -99,7 +118,7 @@ public final class StoreWriter implements AutoCloseable {
         }
         if (lock == null) {
             closeQuietly(ch);
-            throw UserError.data("store " + dir + " is being written by another blocksim process: wait for it to finish");
+            throw new StoreException("store " + dir + " is being written by another blocksim process: wait for it to finish");
         }
         StoreWriter w = new StoreWriter(dir, spec, ch, lock);
         try {
@@ -116,8 +135,8 @@ public final class StoreWriter implements AutoCloseable {
             Manifest m;
             try {
                 m = Manifest.read(dir);
-            } catch (UserError e) {
-                throw new UserError(e.exitCode(), e.getMessage() + " (or pass --force to start it over)", e);
+            } catch (StoreException e) {
+                throw orStartOver(e);
             }
             refuseIfDifferent(m);
             manifest = m;
@@ -130,6 +149,17 @@ public final class StoreWriter implements AutoCloseable {
             manifest = emptyManifest();
             manifest.write(dir);
         }
+    }
+
+    /** The same refusal, saying that starting over ({@code force}) is a way out too. */
+    private static StoreException orStartOver(StoreException e) {
+        String m = e.getMessage() + ", or start it over";
+        return switch (e) {
+            case StoreDamagedException d -> new StoreDamagedException(m, d);
+            case StoreIncompatibleException i -> new StoreIncompatibleException(m, i);
+            case StoreNotFoundException n -> new StoreNotFoundException(m, n);
+            default -> e;
+        };
     }
 
     private Manifest emptyManifest() {
@@ -145,24 +175,24 @@ public final class StoreWriter implements AutoCloseable {
     }
 
     private void refuseIfDifferent(Manifest m) {
-        String fix = ": extract into another directory, or pass --force to start this one over";
+        String fix = ": extract into another directory, or start this one over";
         if (m.imported()) {
-            throw UserError.data("store " + dir + " holds imported vectors, not an extraction" + fix);
+            throw new StoreIncompatibleException("store " + dir + " holds imported vectors, not an extraction" + fix);
         }
         if (!m.model().sha256().equals(spec.model().sha256())) {
-            throw UserError.data("store " + dir + " was made by model " + m.model().describe() + ", not by this model "
+            throw new StoreIncompatibleException("store " + dir + " was made by model " + m.model().describe() + ", not by this model "
                     + spec.model().describe() + fix);
         }
         if (!java.util.Objects.equals(m.datasetSha256(), spec.datasetSha256())) {
-            throw UserError.data("store " + dir + " was made from dataset sha256 " + m.datasetSha256()
+            throw new StoreIncompatibleException("store " + dir + " was made from dataset sha256 " + m.datasetSha256()
                     + ", not from this dataset (sha256 " + spec.datasetSha256() + ")" + fix);
         }
         if (m.stringLength() != spec.stringLength() || m.stringCount() != spec.stringCount()) {
-            throw UserError.data("store " + dir + " holds " + m.stringCount() + " strings of length L=" + m.stringLength()
+            throw new StoreIncompatibleException("store " + dir + " holds " + m.stringCount() + " strings of length L=" + m.stringLength()
                     + ", not " + spec.stringCount() + " of length L=" + spec.stringLength() + fix);
         }
         if (m.shardStrings() != spec.shardStrings()) {
-            throw UserError.data("store " + dir + " uses shards of " + m.shardStrings() + " strings, not "
+            throw new StoreIncompatibleException("store " + dir + " uses shards of " + m.shardStrings() + " strings, not "
                     + spec.shardStrings() + ": resume with the same shard size" + fix.replace(": ", ", "));
         }
         TreeSet<String> have = new TreeSet<>();
@@ -174,7 +204,7 @@ public final class StoreWriter implements AutoCloseable {
             want.add(e.key() + " dim " + e.dim());
         }
         if (!have.equals(want)) {
-            throw UserError.data("store " + dir + " holds " + summarize(have) + ", but this extraction asks for "
+            throw new StoreIncompatibleException("store " + dir + " holds " + summarize(have) + ", but this extraction asks for "
                     + summarize(want) + ": ask for the same sites, blocks and positions" + fix.replace(": ", ", "));
         }
     }
@@ -192,13 +222,13 @@ public final class StoreWriter implements AutoCloseable {
                 try {
                     a = Npy.map(dir.resolve(p.file()), arena);
                 } catch (NpyFormatException e) {
-                    throw UserError.data("store " + dir + " cannot be resumed: prefix index " + e.file().getFileName() + " "
-                            + e.problem() + ": pass --force to start over");
+                    throw new StoreDamagedException("store " + dir + " cannot be resumed: prefix index "
+                            + e.file().getFileName() + " " + e.problem() + ": start it over", e);
                 }
                 if (a.dtype() != NpyDtype.INT32 || a.ndim() != 1 || a.dim(0) != p.rows()
                         || Npy.crc32c(a.data()) != Long.parseLong(p.crc32c(), 16)) {
-                    throw UserError.data("store " + dir + " cannot be resumed: prefix index " + p.file()
-                            + " does not match its manifest: pass --force to start over");
+                    throw new StoreDamagedException("store " + dir + " cannot be resumed: prefix index " + p.file()
+                            + " does not match its manifest: start it over");
                 }
                 prefixIndexes.put(p.position(), a.toIntArray());
             }
@@ -299,6 +329,10 @@ public final class StoreWriter implements AutoCloseable {
     /**
      * Stores strings.npy: uint8 [N, L] token ids, string-major ({@code N*L} bytes). Does nothing
      * when the store already has these strings; refuses different ones.
+     *
+     * @throws StoreIncompatibleException when the store holds other strings
+     * @throws FileAccessException when the file cannot be written
+     * @throws ClosedException when the writer is closed
      */
     public void putStrings(MemorySegment tokens) {
         checkOpen();
@@ -316,8 +350,8 @@ public final class StoreWriter implements AutoCloseable {
         String crc = Npy.hex(Npy.crc32c(tokens));
         if (manifest.strings() != null) {
             if (!manifest.strings().crc32c().equals(crc)) {
-                throw UserError.data("store " + dir + " holds other strings than this extraction makes (same dataset and L):"
-                        + " pass --force to start over");
+                throw new StoreIncompatibleException("store " + dir + " holds other strings than this extraction makes"
+                        + " (same dataset and L): start it over");
             }
             return;
         }
@@ -335,6 +369,11 @@ public final class StoreWriter implements AutoCloseable {
      * Stores the prefix index of an earlier {@code position} t: for each unique prefix of length
      * t+1, in order, the first string that has it (so strictly increasing, starting at 0). Does
      * nothing when already stored; refuses a different one.
+     *
+     * @throws StoreIncompatibleException when the store holds another prefix index for
+     *     {@code position}
+     * @throws FileAccessException when the file cannot be written
+     * @throws ClosedException when the writer is closed
      */
     public void putPrefixIndex(int position, int[] firstStrings) {
         checkOpen();
@@ -353,8 +392,8 @@ public final class StoreWriter implements AutoCloseable {
         Manifest.PrefixIndexFile have = manifest.prefixIndex(position);
         if (have != null) {
             if (!have.crc32c().equals(crc) || have.rows() != firstStrings.length) {
-                throw UserError.data("store " + dir + " holds another prefix index for position " + position
-                        + " than this extraction makes: pass --force to start over");
+                throw new StoreIncompatibleException("store " + dir + " holds another prefix index for position "
+                        + position + " than this extraction makes: start it over");
             }
             return;
         }
@@ -384,6 +423,10 @@ public final class StoreWriter implements AutoCloseable {
      * Opens string shard {@code i} (which must be {@link #nextShard()}) of every entry: maps a
      * temp file per entry for the caller to fill. Needs the strings and every earlier position's
      * prefix index stored first.
+     *
+     * @throws FileAccessException when the disk has too little space for the shard, or its files
+     *     cannot be created
+     * @throws ClosedException when the writer is closed
      */
     public Shard beginShard(int i) {
         checkOpen();
@@ -423,7 +466,7 @@ public final class StoreWriter implements AutoCloseable {
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("store writer for " + dir + " is closed");
+            throw new ClosedException("store writer for " + dir + " is closed: open the store again to write it");
         }
     }
 
@@ -488,7 +531,7 @@ public final class StoreWriter implements AutoCloseable {
             }
             long free = FileOps.usableSpace(dir);
             if (bytes > free) {
-                throw UserError.data("not enough disk space in " + dir + " for shard " + index + ": it needs "
+                throw new FileAccessException("not enough disk space in " + dir + " for shard " + index + ": it needs "
                         + FileOps.bytes(bytes) + ", " + FileOps.bytes(free) + " are free; free some space and run again to resume");
             }
             vectors = new NpyFileWriter[n];
@@ -572,6 +615,10 @@ public final class StoreWriter implements AutoCloseable {
         /**
          * Computes the norms, makes every file of the shard durable and final, then records the
          * shard in the manifest. Refuses NaN or infinite values (and deletes the shard).
+         *
+         * @throws InvalidDataException when a vector holds a NaN or infinite value, or its norm
+         *     overflows float32
+         * @throws FileAccessException when a file cannot be written
          */
         public void commit() {
             if (finished) {
@@ -581,19 +628,34 @@ public final class StoreWriter implements AutoCloseable {
             String[] vcrc = new String[n];
             String[] ncrc = new String[n];
             try {
-                IntStream.range(0, n).parallel().forEach(e -> {
-                    int dim = spec.entries().get(e).dim();
-                    long bad = RowNorms.compute(vectors[e].data(), rows[e], dim, norms[e].data());
-                    if (bad >= 0) {
-                        int col = RowNorms.firstNonFinite(vectors[e].data(), bad, dim);
-                        throw UserError.data("shard " + index + " of " + spec.entries().get(e).key() + " has "
-                                + (col >= 0 ? "a NaN or infinite value at row " + (firstRows[e] + bad) + ", column " + col
-                                : "a row (" + (firstRows[e] + bad) + ") whose norm overflows float32")
+                // No task throws: a task that fails cancels (and interrupts) the others, whose
+                // secondary errors (ClosedByInterruptException) could then be reported instead.
+                long[] bad = new long[n];
+                IntStream.range(0, n).parallel().forEach(e ->
+                        bad[e] = RowNorms.compute(vectors[e].data(), rows[e], spec.entries().get(e).dim(), norms[e].data()));
+                for (int e = 0; e < n; e++) {
+                    if (bad[e] >= 0) {
+                        int col = RowNorms.firstNonFinite(vectors[e].data(), bad[e], spec.entries().get(e).dim());
+                        throw new InvalidDataException("shard " + index + " of " + spec.entries().get(e).key() + " has "
+                                + (col >= 0 ? "a NaN or infinite value at row " + (firstRows[e] + bad[e]) + ", column " + col
+                                : "a row (" + (firstRows[e] + bad[e]) + ") whose norm overflows float32")
                                 + ": the model produced it; check the model file and extract again");
                     }
-                    vcrc[e] = Npy.hex(vectors[e].finish());
-                    ncrc[e] = Npy.hex(norms[e].finish());
+                }
+                RuntimeException[] failed = new RuntimeException[n];
+                IntStream.range(0, n).parallel().forEach(e -> {
+                    try {
+                        vcrc[e] = Npy.hex(vectors[e].finish());
+                        ncrc[e] = Npy.hex(norms[e].finish());
+                    } catch (RuntimeException x) {
+                        failed[e] = x;
+                    }
                 });
+                for (RuntimeException x : failed) {
+                    if (x != null) {
+                        throw x;
+                    }
+                }
                 for (EntrySpec es : spec.entries()) {
                     FileOps.fsyncDir(dir.resolve(es.key().folder()));
                 }

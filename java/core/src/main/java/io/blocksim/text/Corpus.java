@@ -1,6 +1,7 @@
 package io.blocksim.text;
 
-import io.blocksim.UserError;
+import io.blocksim.FileAccessException;
+import io.blocksim.InvalidDataException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -29,6 +30,11 @@ public record Corpus(String text, String sha256, Path source) {
     /**
      * The corpus to use: {@code explicit} when given, else {@code $BLOCKSIM_DATASET}, else
      * TinyShakespeare from the per-user cache, downloaded (sha256-checked) when not cached.
+     *
+     * @throws FileAccessException when the file does not exist or cannot be read, or the download
+     *     fails
+     * @throws InvalidDataException for a file that is empty or not UTF-8, or a download whose
+     *     sha256 does not match
      */
     public static Corpus resolve(Path explicit) {
         if (explicit != null) {
@@ -41,10 +47,15 @@ public record Corpus(String text, String sha256, Path source) {
         return tinyShakespeare(cacheDir().resolve("tinyshakespeare").resolve("input.txt"));
     }
 
-    /** Any UTF-8 text file. */
+    /**
+     * Any UTF-8 text file.
+     *
+     * @throws FileAccessException when the file does not exist or cannot be read
+     * @throws InvalidDataException for a file that is empty or not UTF-8 text
+     */
     public static Corpus read(Path path) {
         if (!Files.isRegularFile(path)) {
-            throw UserError.data("dataset " + path + " does not exist or is not a file");
+            throw new FileAccessException("dataset " + path + " does not exist or is not a file");
         }
         try {
             byte[] raw = Files.readAllBytes(path);
@@ -53,13 +64,13 @@ public record Corpus(String text, String sha256, Path source) {
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(java.nio.ByteBuffer.wrap(raw)).toString();
             if (text.isEmpty()) {
-                throw UserError.data("dataset " + path + " is empty");
+                throw new InvalidDataException("dataset " + path + " is empty");
             }
             return new Corpus(text, sha256(raw), path);
         } catch (CharacterCodingException e) {
-            throw UserError.data("dataset " + path + " is not valid UTF-8 text");
+            throw new InvalidDataException("dataset " + path + " is not valid UTF-8 text");
         } catch (IOException e) {
-            throw UserError.data("cannot read dataset " + path + ": " + e.getMessage());
+            throw new FileAccessException("cannot read dataset " + path + ": " + e.getMessage(), e);
         }
     }
 
@@ -94,8 +105,8 @@ public record Corpus(String text, String sha256, Path source) {
                 }
                 String got = sha256(Files.readAllBytes(tmp));
                 if (!got.equals(TINYSHAKESPEARE_SHA256)) {
-                    throw UserError.data("downloaded corpus has sha256 " + got + ", expected " + TINYSHAKESPEARE_SHA256
-                            + "; pass --dataset PATH with a good copy");
+                    throw new InvalidDataException("downloaded corpus has sha256 " + got + ", expected "
+                            + TINYSHAKESPEARE_SHA256 + "; use a good local copy of input.txt instead");
                 }
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } finally {
@@ -110,9 +121,9 @@ public record Corpus(String text, String sha256, Path source) {
         }
     }
 
-    private static UserError offline(String why) {
-        return UserError.data("cannot download the TinyShakespeare corpus (" + why + "): pass --dataset PATH to a local"
-                + " copy of input.txt, or set " + ENV_DATASET + "=PATH");
+    private static FileAccessException offline(String why) {
+        return new FileAccessException("cannot download the TinyShakespeare corpus (" + why + "): use a local copy of"
+                + " input.txt, or set " + ENV_DATASET + "=PATH");
     }
 
     /** The per-user cache folder: $BLOCKSIM_CACHE, else $XDG_CACHE_HOME/blocksim, else ~/.cache/blocksim. */

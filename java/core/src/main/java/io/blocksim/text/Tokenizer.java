@@ -1,6 +1,6 @@
 package io.blocksim.text;
 
-import io.blocksim.UserError;
+import io.blocksim.InvalidArgumentException;
 import java.util.Arrays;
 
 /**
@@ -43,14 +43,18 @@ public final class Tokenizer {
         return vocab.length();
     }
 
-    /** Token ids of {@code s}; a character outside the vocabulary is refused, naming it and its position. */
+    /**
+     * Token ids of {@code s}; a character outside the vocabulary is refused, naming it and its position.
+     *
+     * @throws InvalidArgumentException for a character outside the vocabulary
+     */
     public byte[] encode(String s) {
         byte[] out = new byte[s.length()];
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             int id = c < ids.length ? ids[c] : -1;
             if (id < 0) {
-                throw UserError.usage("character " + describe(c) + " at position " + i + " of " + quote(s)
+                throw new InvalidArgumentException("character " + describe(c) + " at position " + i + " of " + quote(s)
                         + " is not in the model's vocabulary");
             }
             out[i] = (byte) id;

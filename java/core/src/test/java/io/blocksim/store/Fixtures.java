@@ -110,6 +110,18 @@ public final class Fixtures {
         return dir;
     }
 
+    /**
+     * The store of {@link #modelStore} as a killed extraction leaves it: the manifest names the
+     * strings, the prefix indexes and the first {@code shards} shards only.
+     */
+    public static Path incompleteModelStore(Path dir, int shards) {
+        try (StoreWriter w = StoreWriter.open(dir, spec(), false)) {
+            prepare(w);
+            writeShards(w, shards);
+        }
+        return dir;
+    }
+
     static List<Path> files(Path dir) throws java.io.IOException {
         try (var s = java.nio.file.Files.walk(dir)) {
             return new ArrayList<>(s.filter(java.nio.file.Files::isRegularFile).sorted().toList());

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.blocksim.UserError;
+import io.blocksim.InvalidDataException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -154,8 +154,8 @@ class NpyTest {
 
     private static String message(Path f) {
         try (Arena arena = Arena.ofConfined()) {
-            UserError e = assertThrows(UserError.class, () -> Npy.map(f, arena));
-            assertEquals(UserError.DATA, e.exitCode());
+            NpyFormatException e = assertThrows(NpyFormatException.class, () -> Npy.map(f, arena));
+            assertTrue(e instanceof InvalidDataException, "a malformed npy file is invalid data");
             assertTrue(e.getMessage().contains(f.toString()), e.getMessage());
             assertFalse(e.getMessage().contains("\n"));
             return e.getMessage();

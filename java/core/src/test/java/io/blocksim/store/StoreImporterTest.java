@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.blocksim.UserError;
+import io.blocksim.BlocksimException;
+import io.blocksim.FileAccessException;
+import io.blocksim.InvalidDataException;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.TargetExistsException;
 import io.blocksim.spi.VectorSet;
 import io.blocksim.spi.VectorShard;
 import java.io.IOException;
@@ -102,10 +106,13 @@ class StoreImporterTest {
         }
     }
 
-    private String fails(Path vectors, Path labels, String site) throws IOException {
+    /** The import fails with {@code kind}, one line that names no flag, and nothing left behind. */
+    private String fails(Path vectors, Path labels, String site, Class<? extends BlocksimException> kind)
+            throws IOException {
         Path out = tmp.resolve("out/store");
-        UserError e = assertThrows(UserError.class, () -> StoreImporter.importVectors(vectors, labels, out, site, 4));
+        BlocksimException e = assertThrows(kind, () -> StoreImporter.importVectors(vectors, labels, out, site, 4));
         assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        assertFalse(e.getMessage().contains("--"), e.getMessage());
         assertFalse(Files.exists(out), "nothing may be written on error");
         if (Files.exists(tmp.resolve("out"))) {
             try (var s = Files.list(tmp.resolve("out"))) {
@@ -117,9 +124,9 @@ class StoreImporterTest {
 
     @Test
     void rowsAndLabelsMustMatch() throws IOException {
-        String m = fails(vectorsFile(vectors()), labelsFile(ROWS - 1), "v");
+        String m = fails(vectorsFile(vectors()), labelsFile(ROWS - 1), "v", InvalidDataException.class);
         assertTrue(m.contains("has 9 labels but vectors.npy has 10 rows"), m);
-        m = fails(vectorsFile(vectors()), labelsFile(ROWS + 1), "v");
+        m = fails(vectorsFile(vectors()), labelsFile(ROWS + 1), "v", InvalidDataException.class);
         assertTrue(m.contains("11 labels"), m);
     }
 
@@ -127,7 +134,7 @@ class StoreImporterTest {
     void wrongDtypeIsRefused() throws IOException {
         Path f = tmp.resolve("ints.npy");
         Npy.writeInts(f, new int[ROWS]);
-        String m = fails(f, labelsFile(ROWS), "v");
+        String m = fails(f, labelsFile(ROWS), "v", InvalidDataException.class);
         assertTrue(m.contains("holds int32 values") && m.contains("astype('float32')"), m);
     }
 
@@ -135,51 +142,51 @@ class StoreImporterTest {
     void onlyTwoDimensionalArraysAreImported() throws IOException {
         Path one = tmp.resolve("one.npy");
         Npy.writeFloats(one, new float[ROWS], ROWS);
-        assertTrue(fails(one, labelsFile(ROWS), "v").contains("needs a 2-D array"));
+        assertTrue(fails(one, labelsFile(ROWS), "v", InvalidDataException.class).contains("needs a 2-D array"));
         Path three = tmp.resolve("three.npy");
         Npy.writeFloats(three, new float[ROWS * 4], ROWS, 2, 2);
-        assertTrue(fails(three, labelsFile(ROWS), "v").contains("shape (10, 2, 2)"));
+        assertTrue(fails(three, labelsFile(ROWS), "v", InvalidDataException.class).contains("shape (10, 2, 2)"));
         Path empty = tmp.resolve("empty.npy");
         Npy.writeFloats(empty, new float[0], 0, 4);
-        assertTrue(fails(empty, labelsFile(0), "v").contains("at least one row"));
+        assertTrue(fails(empty, labelsFile(0), "v", InvalidDataException.class).contains("at least one row"));
     }
 
     @Test
     void nonFiniteValuesAreRefusedWithTheirPlace() throws IOException {
         float[] v = vectors();
         v[7 * DIM + 2] = Float.POSITIVE_INFINITY;
-        String m = fails(vectorsFile(v), labelsFile(ROWS), "v");
+        String m = fails(vectorsFile(v), labelsFile(ROWS), "v", InvalidDataException.class);
         assertTrue(m.contains("NaN or infinite value at row 7, column 2"), m);
         v = vectors();
         v[DIM] = Float.NaN;
-        m = fails(vectorsFile(v), labelsFile(ROWS), "v");
+        m = fails(vectorsFile(v), labelsFile(ROWS), "v", InvalidDataException.class);
         assertTrue(m.contains("row 1, column 0"), m);
     }
 
     @Test
     void missingOrUnreadableInputsAreNamed() throws IOException {
-        assertTrue(fails(tmp.resolve("nope.npy"), labelsFile(ROWS), "v").contains("nope.npy does not exist"));
-        assertTrue(fails(vectorsFile(vectors()), tmp.resolve("nope.txt"), "v").contains("nope.txt does not exist"));
+        assertTrue(fails(tmp.resolve("nope.npy"), labelsFile(ROWS), "v", FileAccessException.class).contains("nope.npy does not exist"));
+        assertTrue(fails(vectorsFile(vectors()), tmp.resolve("nope.txt"), "v", FileAccessException.class).contains("nope.txt does not exist"));
         Path garbage = tmp.resolve("garbage.npy");
         Files.writeString(garbage, "1,2,3\n4,5,6\n");
-        assertTrue(fails(garbage, labelsFile(ROWS), "v").contains("not a .npy file"));
+        assertTrue(fails(garbage, labelsFile(ROWS), "v", InvalidDataException.class).contains("not a .npy file"));
         Path latin1 = tmp.resolve("latin1.txt");
         byte[] bad = new byte[ROWS * 2];
         java.util.Arrays.fill(bad, (byte) '\n');
         bad[0] = (byte) 0xE9;
         Files.write(latin1, bad);
-        assertTrue(fails(vectorsFile(vectors()), latin1, "v").contains("not UTF-8"));
+        assertTrue(fails(vectorsFile(vectors()), latin1, "v", InvalidDataException.class).contains("not UTF-8"));
     }
 
     @Test
     void badSiteNamesAndExistingTargetsAreUsageErrors() throws IOException {
         Path v = vectorsFile(vectors());
         Path l = labelsFile(ROWS);
-        UserError e = assertThrows(UserError.class, () -> StoreImporter.importVectors(v, l, tmp.resolve("x"), "Bad Name"));
-        assertEquals(UserError.USAGE, e.exitCode());
+        BlocksimException e = assertThrows(InvalidArgumentException.class,
+                () -> StoreImporter.importVectors(v, l, tmp.resolve("x"), "Bad Name"));
         assertTrue(e.getMessage().contains("site name 'Bad Name'"), e.getMessage());
         Files.createDirectories(tmp.resolve("exists"));
-        e = assertThrows(UserError.class, () -> StoreImporter.importVectors(v, l, tmp.resolve("exists"), "v"));
+        e = assertThrows(TargetExistsException.class, () -> StoreImporter.importVectors(v, l, tmp.resolve("exists"), "v"));
         assertTrue(e.getMessage().contains("already exists"), e.getMessage());
     }
 }

@@ -5,7 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.blocksim.UserError;
+import io.blocksim.ClosedException;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.StoreDamagedException;
+import io.blocksim.StoreException;
+import io.blocksim.StoreIncompatibleException;
+import io.blocksim.StoreNotFoundException;
 import io.blocksim.spi.VectorSet;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -20,18 +25,20 @@ class StoreTest {
     @TempDir
     Path tmp;
 
-    private static String openFails(Path dir) {
-        UserError e = assertThrows(UserError.class, () -> Store.open(dir));
+    /** Store.open refuses {@code dir} with {@code kind} and a one-line message that names no flag. */
+    private static String openFails(Path dir, Class<? extends StoreException> kind) {
+        StoreException e = assertThrows(kind, () -> Store.open(dir));
         assertFalse(e.getMessage().contains("\n"), e.getMessage());
+        assertFalse(e.getMessage().contains("--"), e.getMessage());
         return e.getMessage();
     }
 
     @Test
     void missingStoreSaysHowToMakeOne() throws IOException {
-        String m = openFails(tmp.resolve("nothing"));
-        assertTrue(m.startsWith("no store at " + tmp.resolve("nothing")) && m.contains("blocksim extract"), m);
+        String m = openFails(tmp.resolve("nothing"), StoreNotFoundException.class);
+        assertTrue(m.startsWith("no store at " + tmp.resolve("nothing")) && m.contains("extract a store"), m);
         Files.createDirectories(tmp.resolve("empty"));
-        m = openFails(tmp.resolve("empty"));
+        m = openFails(tmp.resolve("empty"), StoreNotFoundException.class);
         assertTrue(m.contains("no manifest.json") || m.contains("has no manifest.json"), m);
     }
 
@@ -40,7 +47,7 @@ class StoreTest {
         Path dir = Fixtures.modelStore(tmp.resolve("s"));
         Path mf = dir.resolve("manifest.json");
         Files.writeString(mf, Files.readString(mf).replace("\"format_version\" : 1", "\"format_version\" : 2"));
-        String m = openFails(dir);
+        String m = openFails(dir, StoreIncompatibleException.class);
         assertTrue(m.contains("format version 2") && m.contains("reads version 1"), m);
     }
 
@@ -50,14 +57,14 @@ class StoreTest {
         Path mf = dir.resolve("manifest.json");
         String good = Files.readString(mf);
         Files.writeString(mf, "{\"name\": \"something else\"}");
-        assertTrue(openFails(dir).contains("not a blocksim store manifest"));
+        assertTrue(openFails(dir, StoreNotFoundException.class).contains("not a blocksim store manifest"));
         Files.writeString(mf, good.substring(0, good.length() / 2));
-        assertTrue(openFails(dir).contains("is damaged: it is not valid JSON"));
+        assertTrue(openFails(dir, StoreDamagedException.class).contains("is damaged: it is not valid JSON"));
         Files.writeString(mf, good.replace("\"N\" : 11", "\"N\" : 12"));
-        assertTrue(openFails(dir).contains("is damaged"));
+        assertTrue(openFails(dir, StoreDamagedException.class).contains("is damaged"));
         Files.writeString(mf, good.replace("\"file\" : \"block_output-b0-t3/vectors-00000.npy\"",
                 "\"file\" : \"../../etc/passwd\""));
-        assertTrue(openFails(dir).contains("not a plain name"));
+        assertTrue(openFails(dir, StoreDamagedException.class).contains("not a plain name"));
     }
 
     @Test
@@ -67,16 +74,16 @@ class StoreTest {
         try (RandomAccessFile f = new RandomAccessFile(shard.toFile(), "rw")) {
             f.setLength(f.length() - 7);
         }
-        String m = openFails(dir);
+        String m = openFails(dir, StoreDamagedException.class);
         assertTrue(m.contains("block_output-b1-t3/vectors-00001.npy") && m.contains("truncated"), m);
-        assertTrue(m.contains("blocksim verify"), m);
+        assertTrue(m.contains("verify the store"), m);
     }
 
     @Test
     void aMissingNormsFileIsNamed() throws IOException {
         Path dir = Fixtures.modelStore(tmp.resolve("s"));
         Files.delete(dir.resolve("ffwd_output-b1-t1/norms-00002.npy"));
-        String m = openFails(dir);
+        String m = openFails(dir, StoreDamagedException.class);
         assertTrue(m.contains("ffwd_output-b1-t1/norms-00002.npy is missing"), m);
     }
 
@@ -84,20 +91,20 @@ class StoreTest {
     void aShardOfTheWrongShapeIsNamed() {
         Path dir = Fixtures.modelStore(tmp.resolve("s"));
         Npy.writeFloats(dir.resolve("embedding-b0-t0/vectors-00000.npy"), new float[10], 2, 5);
-        String m = openFails(dir);
+        String m = openFails(dir, StoreDamagedException.class);
         assertTrue(m.contains("embedding-b0-t0/vectors-00000.npy holds float32 (2, 5) but the manifest says"), m);
     }
 
     @Test
     void unknownEntriesSayWhatIsStored() {
         try (Store store = Store.open(Fixtures.modelStore(tmp.resolve("s")))) {
-            UserError e = assertThrows(UserError.class, () -> store.vectors("block_output", 4, 3));
-            assertEquals(UserError.USAGE, e.exitCode());
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                    () -> store.vectors("block_output", 4, 3));
             assertTrue(e.getMessage().contains("has no block_output block 4 position 3"), e.getMessage());
             assertTrue(e.getMessage().contains("block_output position 3: blocks 0-1"), e.getMessage());
             assertTrue(e.getMessage().contains("ffwd_output position 1: block 1"), e.getMessage());
-            assertThrows(UserError.class, () -> store.vectors("proj_output", 0, 3));
-            assertThrows(UserError.class, () -> store.prefixIndex(3));
+            assertThrows(InvalidArgumentException.class, () -> store.vectors("proj_output", 0, 3));
+            assertThrows(InvalidArgumentException.class, () -> store.prefixIndex(3));
         }
     }
 
@@ -107,8 +114,8 @@ class StoreTest {
             assertEquals(3, store.resolvePosition(-1));
             assertEquals(0, store.resolvePosition(-4));
             assertEquals(2, store.resolvePosition(2));
-            assertTrue(assertThrows(UserError.class, () -> store.resolvePosition(4)).getMessage().contains("0..3"));
-            assertThrows(UserError.class, () -> store.resolvePosition(-5));
+            assertTrue(assertThrows(InvalidArgumentException.class, () -> store.resolvePosition(4)).getMessage().contains("0..3"));
+            assertThrows(InvalidArgumentException.class, () -> store.resolvePosition(-5));
         }
     }
 
@@ -124,8 +131,9 @@ class StoreTest {
         assertThrows(IllegalStateException.class, () -> v.getAtIndex(Npy.FLOAT32, 0));
         assertThrows(IllegalStateException.class, () -> n.getAtIndex(Npy.FLOAT32, 0));
         assertThrows(IllegalStateException.class, () -> strings.get(Npy.UINT8, 0));
-        assertThrows(IllegalStateException.class, () -> store.string(0));
-        assertThrows(IllegalStateException.class, () -> store.vectors("block_output", 0, 3));
+        assertThrows(ClosedException.class, () -> store.string(0));
+        assertThrows(ClosedException.class, () -> store.vectors("block_output", 0, 3));
+        assertThrows(ClosedException.class, () -> store.prefixIndex(1));
         store.close(); // twice is fine
     }
 

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.blocksim.UserError;
+import io.blocksim.StoreNotFoundException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -63,7 +63,7 @@ class StoreVerifierTest {
 
     @Test
     void aMissingStoreIsAnError() {
-        assertThrows(UserError.class, () -> StoreVerifier.verify(tmp.resolve("none")));
+        assertThrows(StoreNotFoundException.class, () -> StoreVerifier.verify(tmp.resolve("none")));
     }
 
     private static boolean has(StoreVerifier.Result r, String file, String text) {

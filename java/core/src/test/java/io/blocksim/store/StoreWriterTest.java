@@ -7,7 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.blocksim.UserError;
+import io.blocksim.ClosedException;
+import io.blocksim.InvalidDataException;
+import io.blocksim.StoreException;
+import io.blocksim.StoreIncompatibleException;
+import io.blocksim.StoreIncompleteException;
+import io.blocksim.TargetExistsException;
 import io.blocksim.spi.VectorSet;
 import io.blocksim.spi.VectorShard;
 import java.io.IOException;
@@ -118,7 +123,7 @@ class StoreWriterTest {
         Files.write(entry.resolve("norms-00001.npy"), new byte[100]);
         Files.write(dir.resolve("manifest.json.tmp"), new byte[10]);
 
-        UserError incomplete = assertThrows(UserError.class, () -> Store.open(dir));
+        StoreIncompleteException incomplete = assertThrows(StoreIncompleteException.class, () -> Store.open(dir));
         assertTrue(incomplete.getMessage().contains("incomplete: 1 of 3 shards"), incomplete.getMessage());
         assertFalse(StoreVerifier.verify(dir).ok());
         StoreInfo info = StoreInfo.of(dir);
@@ -173,7 +178,7 @@ class StoreWriterTest {
         ModelInfo other = new ModelInfo("b".repeat(64), 2, 8, 2, Fixtures.VOCAB);
         String m = refuse(dir, new StoreSpec(other, s.datasetSha256(), s.stringLength(), s.stringCount(), s.shardStrings(), s.entries()));
         assertTrue(m.contains("was made by model sha256 aaaaaaaaaaaa") && m.contains("not by this model sha256 bbbbbbbbbbbb"), m);
-        assertTrue(m.contains("--force"), m);
+        assertTrue(m.contains("start this one over") && !m.contains("--"), m);
         m = refuse(dir, new StoreSpec(s.model(), "e".repeat(64), s.stringLength(), s.stringCount(), s.shardStrings(), s.entries()));
         assertTrue(m.contains("dataset"), m);
         m = refuse(dir, new StoreSpec(s.model(), s.datasetSha256(), 5, s.stringCount(), s.shardStrings(), s.entries()));
@@ -196,8 +201,8 @@ class StoreWriterTest {
     }
 
     private static String refuse(Path dir, StoreSpec spec) {
-        UserError e = assertThrows(UserError.class, () -> StoreWriter.open(dir, spec, false));
-        assertEquals(UserError.DATA, e.exitCode());
+        StoreIncompatibleException e = assertThrows(StoreIncompatibleException.class,
+                () -> StoreWriter.open(dir, spec, false));
         assertTrue(e.getMessage().contains(dir.toString()), e.getMessage());
         return e.getMessage();
     }
@@ -208,7 +213,8 @@ class StoreWriterTest {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("thesis.tex"), "precious");
         for (boolean force : new boolean[] {false, true}) {
-            UserError e = assertThrows(UserError.class, () -> StoreWriter.open(dir, Fixtures.spec(), force));
+            TargetExistsException e = assertThrows(TargetExistsException.class,
+                    () -> StoreWriter.open(dir, Fixtures.spec(), force));
             assertTrue(e.getMessage().contains("not empty and holds no blocksim store"), e.getMessage());
         }
         assertEquals("precious", Files.readString(dir.resolve("thesis.tex")));
@@ -228,10 +234,13 @@ class StoreWriterTest {
     void oneWriterAtATime() {
         Path dir = tmp.resolve("s");
         try (StoreWriter w = StoreWriter.open(dir, Fixtures.spec(), false)) {
-            UserError e = assertThrows(UserError.class, () -> StoreWriter.open(dir, Fixtures.spec(), false));
+            StoreException e = assertThrows(StoreException.class, () -> StoreWriter.open(dir, Fixtures.spec(), false));
+            assertEquals(StoreException.class, e.getClass(), "a busy store is no subclass's kind");
             assertTrue(e.getMessage().contains("being written by another"), e.getMessage());
         }
-        StoreWriter.open(dir, Fixtures.spec(), false).close();
+        StoreWriter again = StoreWriter.open(dir, Fixtures.spec(), false);
+        again.close();
+        assertThrows(ClosedException.class, () -> again.beginShard(0));
     }
 
     @Test
@@ -257,8 +266,9 @@ class StoreWriterTest {
             Fixtures.prepare(w);
             byte[] other = Fixtures.strings();
             other[0] = (byte) ((other[0] + 1) % Fixtures.VOCAB.length());
-            assertTrue(assertThrows(UserError.class, () -> w.putStrings(other)).getMessage().contains("other strings"));
-            assertThrows(UserError.class, () -> w.putPrefixIndex(0, new int[] {0, 1}));
+            assertTrue(assertThrows(StoreIncompatibleException.class, () -> w.putStrings(other)).getMessage()
+                    .contains("other strings"));
+            assertThrows(StoreIncompatibleException.class, () -> w.putPrefixIndex(0, new int[] {0, 1}));
         }
     }
 
@@ -272,7 +282,7 @@ class StoreWriterTest {
                     Fixtures.fill(s, e);
                 }
                 s.vectors(1).setAtIndex(Npy.FLOAT32, 8 * 2 + 5, Float.NaN);
-                UserError e = assertThrows(UserError.class, s::commit);
+                InvalidDataException e = assertThrows(InvalidDataException.class, s::commit);
                 assertTrue(e.getMessage().contains("block_output block 1 position 3") && e.getMessage().contains("row 2, column 5"),
                         e.getMessage());
             }

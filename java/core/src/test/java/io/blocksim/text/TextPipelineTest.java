@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.blocksim.UserError;
+import io.blocksim.FileAccessException;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.InvalidDataException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,9 +78,8 @@ class TextPipelineTest {
     void tokenizerRoundTripsAndNamesBadCharacters() {
         Tokenizer tok = new Tokenizer(" !abc");
         assertEquals("ab c!", tok.decode(tok.encode("ab c!")));
-        UserError e = assertThrows(UserError.class, () -> tok.encode("abz"));
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> tok.encode("abz"));
         assertTrue(e.getMessage().contains("'z'") && e.getMessage().contains("position 2"), e.getMessage());
-        assertEquals(UserError.USAGE, e.exitCode());
     }
 
     @Test
@@ -96,8 +97,8 @@ class TextPipelineTest {
         assertEquals("héllo wörld", c.text());
         assertEquals(64, c.sha256().length());
         Files.write(f, new byte[] {(byte) 0xff, (byte) 0xfe, 0x41});
-        assertThrows(UserError.class, () -> Corpus.read(f));
-        assertThrows(UserError.class, () -> Corpus.read(dir.resolve("missing.txt")));
+        assertThrows(InvalidDataException.class, () -> Corpus.read(f));
+        assertThrows(FileAccessException.class, () -> Corpus.read(dir.resolve("missing.txt")));
     }
 
     @Test

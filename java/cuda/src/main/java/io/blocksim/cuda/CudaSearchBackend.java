@@ -2,7 +2,6 @@ package io.blocksim.cuda;
 
 import io.blocksim.ClosedException;
 import io.blocksim.InvalidArgumentException;
-import io.blocksim.UserError;
 import io.blocksim.search.SearchRules;
 import io.blocksim.Metric;
 import io.blocksim.search.Norms;
@@ -109,7 +108,13 @@ public final class CudaSearchBackend implements SearchBackend {
         }
     }
 
-    /** "512m", "2g", "1048576": bytes. */
+    /**
+     * "512m", "2g", "1048576": bytes. Used for the system property {@value #BUDGET_PROPERTY}, which
+     * the message names.
+     *
+     * @throws InvalidArgumentException for anything else (a negative or non-numeric count, or one
+     *     that overflows a long)
+     */
     public static long parseBytes(String s) {
         String t = s.strip().toLowerCase(Locale.ROOT);
         long mul = 1;
@@ -128,7 +133,8 @@ public final class CudaSearchBackend implements SearchBackend {
             }
             return Math.multiplyExact(v, mul);
         } catch (NumberFormatException | ArithmeticException e) {
-            throw UserError.usage("-D" + BUDGET_PROPERTY + "=" + s + ": give a byte count such as 8g or 512m");
+            throw new InvalidArgumentException("system property " + BUDGET_PROPERTY + " is '" + s
+                    + "': give a byte count such as 8g or 512m");
         }
     }
 

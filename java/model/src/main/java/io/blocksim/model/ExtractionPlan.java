@@ -1,6 +1,7 @@
 package io.blocksim.model;
 
-import io.blocksim.UserError;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.InvalidDataException;
 import io.blocksim.text.PrefixIndex;
 import io.blocksim.text.StringTable;
 import java.util.ArrayList;
@@ -73,29 +74,37 @@ public final class ExtractionPlan {
     /**
      * A plan for {@code targets} over {@code strings}, in units of {@code unitStrings} strings of the
      * lexicographic order. Positions must lie in 0..L-1.
+     *
+     * @throws InvalidArgumentException for no targets, no strings, a position outside 0..L-1 or a
+     *     repeated target
      */
     public static ExtractionPlan of(StringTable strings, List<Target> targets, int unitStrings) {
         return of(strings, targets, unitStrings, Order.LEXICOGRAPHIC);
     }
 
-    /** A plan whose units are runs of {@code unitStrings} strings in {@code order}. */
+    /**
+     * A plan whose units are runs of {@code unitStrings} strings in {@code order}.
+     *
+     * @throws InvalidArgumentException for no targets, no strings, a position outside 0..L-1 or a
+     *     repeated target
+     */
     public static ExtractionPlan of(StringTable strings, List<Target> targets, int unitStrings, Order order) {
         if (targets.isEmpty()) {
-            throw UserError.usage("nothing to extract: no targets");
+            throw new InvalidArgumentException("nothing to extract: no targets");
         }
         if (unitStrings < 1) {
             throw new IllegalArgumentException("unitStrings must be >= 1, got " + unitStrings);
         }
         if (strings.size() == 0) {
-            throw UserError.data("no strings to extract");
+            throw new InvalidArgumentException("no strings to extract");
         }
         for (Target t : targets) {
             if (t.position() >= strings.length()) {
-                throw UserError.usage("position " + t.position() + " of " + t + " is outside strings of length " + strings.length());
+                throw new InvalidArgumentException("position " + t.position() + " of " + t + " is outside strings of length " + strings.length());
             }
         }
         if (targets.stream().distinct().count() != targets.size()) {
-            throw UserError.usage("targets repeat: " + targets);
+            throw new InvalidArgumentException("targets repeat: " + targets);
         }
         return new ExtractionPlan(strings, targets, unitStrings, order);
     }
@@ -198,7 +207,7 @@ public final class ExtractionPlan {
     /** Checks the plan against a model: string length within its context, blocks within its depth. */
     void check(ModelSpec spec) {
         if (strings.length() > spec.blockSize()) {
-            throw UserError.usage("strings of length " + strings.length() + " exceed the model's context " + spec.blockSize());
+            throw new InvalidArgumentException("strings of length " + strings.length() + " exceed the model's context " + spec.blockSize());
         }
         for (Target t : targets) {
             t.outputName(spec);
@@ -207,7 +216,7 @@ public final class ExtractionPlan {
         // a corrupt table would index outside the embedding; cheap to rule out once
         for (byte b : tok) {
             if ((b & 0xff) >= spec.vocabSize()) {
-                throw UserError.data("token id " + (b & 0xff) + " is outside the model's vocabulary of " + spec.vocabSize());
+                throw new InvalidDataException("token id " + (b & 0xff) + " is outside the model's vocabulary of " + spec.vocabSize());
             }
         }
     }

@@ -14,6 +14,8 @@ public interface Extractor extends AutoCloseable {
      * graphs lie beside it, else (and on CUDA, where the step engine's Java attention would move
      * every step's keys and values between host and device) the full model; see
      * {@link #describe()} to tell the user which.
+     *
+     * @throws io.blocksim.ModelException when the step graphs beside the model cannot be loaded
      */
     static Extractor open(TransformerModel model, PrefixExtractor.Options options) {
         if (!model.deviceChoice().cuda() && PrefixExtractor.available(model.path(), model.spec().nLayer())) {

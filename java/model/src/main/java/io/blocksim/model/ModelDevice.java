@@ -1,6 +1,7 @@
 package io.blocksim.model;
 
-import io.blocksim.UserError;
+import io.blocksim.DeviceException;
+import io.blocksim.InvalidArgumentException;
 import java.util.Locale;
 
 /**
@@ -15,12 +16,17 @@ public enum ModelDevice {
     static final String HOW = "the CUDA provider comes with a build made by 'mvn -Pcuda package' on a machine with"
             + " an NVIDIA driver, CUDA 12 and cuDNN 9";
 
+    /**
+     * The device named {@code name}: auto (also for null), cpu, cuda or gpu, in any case.
+     *
+     * @throws InvalidArgumentException for any other name
+     */
     public static ModelDevice parse(String name) {
         return switch (name == null ? "auto" : name.trim().toLowerCase(Locale.ROOT)) {
             case "auto" -> AUTO;
             case "cpu" -> CPU;
             case "cuda", "gpu" -> CUDA;
-            default -> throw UserError.usage("unknown device '" + name + "': use auto, cpu or cuda");
+            default -> throw new InvalidArgumentException("unknown device '" + name + "': use auto, cpu or cuda");
         };
     }
 
@@ -31,7 +37,12 @@ public enum ModelDevice {
     /**
      * Decides from the facts: whether this ONNX Runtime build lists the CUDA provider, and (when
      * it was tried) why creating a CUDA session failed, or null when it worked. {@code cuda} asked
-     * for and not usable is a usage error naming the cause; {@code auto} falls back to the CPU.
+     * for and not usable is refused, naming the cause; {@code auto} falls back to the CPU.
+     *
+     * @throws InvalidArgumentException for {@code cuda} when this ONNX Runtime build has no CUDA
+     *     provider
+     * @throws DeviceException for {@code cuda} when the CUDA provider is in the build but could not
+     *     start
      */
     public Choice decide(boolean providerInBuild, String cudaFailure) {
         if (this == CPU) {
@@ -44,7 +55,9 @@ public enum ModelDevice {
             return new Choice(true, "cuda (" + (this == CUDA ? "requested" : "auto: CUDA provider started") + ")");
         }
         if (this == CUDA) {
-            throw UserError.usage("--device cuda: " + why + (providerInBuild ? "" : " (" + HOW + ")") + "; or use --device cpu");
+            String msg = "cannot run the model on CUDA: " + why + (providerInBuild ? "" : " (" + HOW + ")")
+                    + "; or run it on the CPU";
+            throw providerInBuild ? new DeviceException(msg) : new InvalidArgumentException(msg);
         }
         return new Choice(false, "cpu (auto: " + why + (providerInBuild ? ")" : "; 'mvn -Pcuda package' adds it)"));
     }

@@ -4,7 +4,8 @@ import io.blocksim.text.Tokenizer;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.blocksim.UserError;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.ModelException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +33,12 @@ public record ModelSpec(String vocab, int nLayer, int nEmbed, int nHead, int blo
         }
     }
 
-    /** Reads the exporter's metadata; {@code source} names the file in messages. */
+    /**
+     * Reads the exporter's metadata; {@code source} names the file in messages.
+     *
+     * @throws ModelException when a field is missing or malformed (not a model blocksim's exporter
+     *     wrote)
+     */
     public static ModelSpec fromMetadata(Map<String, String> meta, String modelSha256, String source) {
         String vocabJson = required(meta, "vocab", source);
         String vocab;
@@ -40,7 +46,7 @@ public record ModelSpec(String vocab, int nLayer, int nEmbed, int nHead, int blo
             // JSON so that newline and quote characters survive the metadata round trip
             vocab = new ObjectMapper().readValue(vocabJson, String.class);
         } catch (JsonProcessingException e) {
-            throw UserError.data(source + ": metadata 'vocab' is not a JSON string");
+            throw new ModelException(source + ": metadata 'vocab' is not a JSON string");
         }
         return new ModelSpec(vocab, intOf(meta, "n_layer", source), intOf(meta, "n_embed", source),
                 intOf(meta, "n_head", source), intOf(meta, "block_size", source),
@@ -50,7 +56,7 @@ public record ModelSpec(String vocab, int nLayer, int nEmbed, int nHead, int blo
     private static String required(Map<String, String> meta, String key, String source) {
         String v = meta.get(key);
         if (v == null) {
-            throw UserError.data(source + " has no metadata '" + key + "': not a model exported by tools/train/export.py");
+            throw new ModelException(source + " has no metadata '" + key + "': not a model exported by tools/train/export.py");
         }
         return v;
     }
@@ -60,7 +66,7 @@ public record ModelSpec(String vocab, int nLayer, int nEmbed, int nHead, int blo
         try {
             return Integer.parseInt(v.trim());
         } catch (NumberFormatException e) {
-            throw UserError.data(source + ": metadata '" + key + "' is not an integer: " + v);
+            throw new ModelException(source + ": metadata '" + key + "' is not an integer: " + v);
         }
     }
 
@@ -106,10 +112,14 @@ public record ModelSpec(String vocab, int nLayer, int nEmbed, int nHead, int blo
     /** Name of the logits output, [batch, seq, vocabSize]. */
     public static final String LOGITS = "logits";
 
-    /** {@link Site#outputName(int)} with the block checked against this model's depth. */
+    /**
+     * {@link Site#outputName(int)} with the block checked against this model's depth.
+     *
+     * @throws InvalidArgumentException for a block outside 0..nLayer-1
+     */
     public String outputName(Site site, int block) {
         if (site.perBlock() && (block < 0 || block >= nLayer)) {
-            throw UserError.usage("block " + block + " is out of range: this model has blocks 0.." + (nLayer - 1));
+            throw new InvalidArgumentException("block " + block + " is out of range: this model has blocks 0.." + (nLayer - 1));
         }
         return site.outputName(block);
     }

@@ -4,7 +4,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import io.blocksim.UserError;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.ModelException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -56,11 +57,12 @@ public final class PrefixExtractor implements Extractor {
      * @param batchRows  prefixes per step run (at most)
      * @param cacheBytes bound on the key/value cache; a chunk holds about cacheBytes / (18 KB * 2.7)
      *                   strings for this model and TinyShakespeare
+     * @throws io.blocksim.InvalidArgumentException when a value is below 1
      */
     public record Options(int threads, int workers, int batchRows, long cacheBytes) {
         public Options {
             if (threads < 1 || workers < 1 || batchRows < 1 || cacheBytes < 1) {
-                throw UserError.usage("extractor options must be positive: threads " + threads + ", workers " + workers
+                throw new InvalidArgumentException("extractor options must be positive: threads " + threads + ", workers " + workers
                         + ", batch rows " + batchRows + ", cache bytes " + cacheBytes);
             }
             workers = Math.min(workers, threads);
@@ -185,13 +187,16 @@ public final class PrefixExtractor implements Extractor {
     /**
      * Opens the step graphs beside {@code model}'s file. They must have been written for that very
      * file (its sha256 is in their metadata): re-exporting the model rewrites them.
+     *
+     * @throws ModelException when the step graphs are missing, were written for another model file,
+     *     or ONNX Runtime cannot load them
      */
     public static PrefixExtractor open(TransformerModel model, Options options) {
         ModelSpec spec = model.spec();
         Path file = model.path();
         String regen = "run: python3 tools/train/export_step.py --model " + file;
         if (!available(file, spec.nLayer())) {
-            throw UserError.data("the step graphs of " + file + " are missing (" + stagePath(file, 0).getFileName()
+            throw new ModelException("the step graphs of " + file + " are missing (" + stagePath(file, 0).getFileName()
                     + " ...); " + regen);
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
@@ -211,14 +216,14 @@ public final class PrefixExtractor implements Extractor {
                 stages[s] = env.createSession(p.toString(), opts);
                 String base = stages[s].getMetadata().getCustomMetadata().get(META_BASE_SHA);
                 if (!spec.modelSha256().equals(base)) {
-                    throw UserError.data(p + " was written for another model file (sha256 " + base + ", this one is "
+                    throw new ModelException(p + " was written for another model file (sha256 " + base + ", this one is "
                             + spec.modelSha256() + "); " + regen);
                 }
             }
             return new PrefixExtractor(spec, options, env, stages);
         } catch (OrtException e) {
             closeAll(stages);
-            throw new UserError(UserError.DATA, "cannot load the step graphs of " + file + ": " + e.getMessage()
+            throw new ModelException("cannot load the step graphs of " + file + ": " + e.getMessage()
                     + "; " + regen, e);
         } catch (RuntimeException e) {
             closeAll(stages);
@@ -245,6 +250,10 @@ public final class PrefixExtractor implements Extractor {
     /**
      * {@inheritDoc} The sink is called from the worker threads, never concurrently (calls are
      * serialized), and the whole unit is delivered when this returns.
+     *
+     * @throws InvalidArgumentException when the plan does not fit the model (strings longer than
+     *     its context, a block it does not have)
+     * @throws ModelException when ONNX Runtime fails to run a step
      */
     @Override
     public void run(ExtractionPlan plan, int unit, VectorSink sink) {
@@ -590,7 +599,7 @@ public final class PrefixExtractor implements Extractor {
                 ortNanos += System.nanoTime() - t0;
                 ortCpuNanos += THREAD_CPU.getCurrentThreadCpuTime() - c0;
             } catch (OrtException e) {
-                throw new IllegalStateException("ONNX Runtime step " + stage + " failed (" + count + " rows): " + e.getMessage(), e);
+                throw new ModelException("ONNX Runtime step " + stage + " failed (" + count + " rows): " + e.getMessage(), e);
             } finally {
                 in.values().forEach(OnnxTensor::close);
                 pinned.values().forEach(OnnxTensor::close);

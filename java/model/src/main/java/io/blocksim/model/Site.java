@@ -1,6 +1,6 @@
 package io.blocksim.model;
 
-import io.blocksim.UserError;
+import io.blocksim.InvalidArgumentException;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -44,7 +44,11 @@ public enum Site {
         return Arrays.stream(values()).map(Site::cliName).collect(Collectors.joining(", "));
     }
 
-    /** The site named {@code name} (case-insensitive, '-' accepted for '_'); a usage error otherwise. */
+    /**
+     * The site named {@code name} (case-insensitive, '-' accepted for '_').
+     *
+     * @throws InvalidArgumentException for any other name (the message lists the valid ones)
+     */
     public static Site parse(String name) {
         String n = name == null ? "" : name.trim().toLowerCase(Locale.ROOT).replace('-', '_');
         for (Site s : values()) {
@@ -52,20 +56,22 @@ public enum Site {
                 return s;
             }
         }
-        throw UserError.usage("unknown site '" + name + "': use one of " + validNames());
+        throw new InvalidArgumentException("unknown site '" + name + "': use one of " + validNames());
     }
 
     /**
      * The ONNX output holding this site of block {@code block}. {@link #EMBEDDING} ignores the
      * block; {@link #BLOCK_INPUT} of block b > 0 is block b-1's output. The upper bound of
      * {@code block} depends on the model: see {@link ModelSpec#outputName(Site, int)}.
+     *
+     * @throws InvalidArgumentException for a negative block
      */
     public String outputName(int block) {
         if (this == EMBEDDING) {
             return "embedding";
         }
         if (block < 0) {
-            throw UserError.usage("block must be >= 0, got " + block);
+            throw new InvalidArgumentException("block must be >= 0, got " + block);
         }
         return switch (this) {
             case BLOCK_INPUT -> block == 0 ? "embedding" : "block" + (block - 1) + ".block_output";

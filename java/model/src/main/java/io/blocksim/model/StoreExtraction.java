@@ -1,6 +1,13 @@
 package io.blocksim.model;
 
-import io.blocksim.UserError;
+import io.blocksim.FileAccessException;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.InvalidDataException;
+import io.blocksim.ModelException;
+import io.blocksim.StoreDamagedException;
+import io.blocksim.StoreException;
+import io.blocksim.StoreIncompatibleException;
+import io.blocksim.TargetExistsException;
 import io.blocksim.store.EntryKey;
 import io.blocksim.store.EntrySpec;
 import io.blocksim.store.ModelInfo;
@@ -45,7 +52,24 @@ public final class StoreExtraction {
 
     /**
      * Extracts into {@code out}. {@code progress} is told how many strings each finished shard
-     * held (including shards found complete from an earlier run).
+     * held (including shards found complete from an earlier run). With {@code force} a store of
+     * another spec at {@code out} is deleted and made again; without, it is refused.
+     *
+     * @throws InvalidArgumentException for a string length outside 1..the model's context, a
+     *     target position outside the strings, a block the model does not have, or an included
+     *     string that is not a substring of that length of the corpus
+     * @throws InvalidDataException for a corpus with characters outside the model's vocabulary or no
+     *     substring of the length
+     * @throws TargetExistsException when {@code out} is a file, or a non-empty folder that holds no
+     *     store
+     * @throws StoreIncompatibleException (without {@code force}) when {@code out} holds a store made
+     *     for another model, corpus, length, shard size or set of targets
+     * @throws StoreDamagedException (without {@code force}) when {@code out} holds a store whose
+     *     manifest or prefix indexes are damaged
+     * @throws StoreException (this class itself) when another process is writing {@code out}
+     * @throws FileAccessException when the store cannot be written (the disk is full, the folder is
+     *     read-only)
+     * @throws ModelException when ONNX Runtime fails to load or run the model
      */
     public static Summary run(TransformerModel model, Corpus corpus, int stringLength, int limit, List<Target> targets,
             int shardStrings, PrefixExtractor.Options options, Path out, boolean force, LongConsumer progress,
@@ -57,6 +81,22 @@ public final class StoreExtraction {
      * As above; with a {@code limit}, the strings of {@code include} (each of length L, each a
      * substring of the corpus) are stored too, after the first {@code limit} strings, when they are
      * not among them: the demo's quick store holds its prompts.
+     *
+     * @throws InvalidArgumentException for a string length outside 1..the model's context, a
+     *     target position outside the strings, a block the model does not have, or an included
+     *     string that is not a substring of that length of the corpus
+     * @throws InvalidDataException for a corpus with characters outside the model's vocabulary or no
+     *     substring of the length
+     * @throws TargetExistsException when {@code out} is a file, or a non-empty folder that holds no
+     *     store
+     * @throws StoreIncompatibleException (without {@code force}) when {@code out} holds a store made
+     *     for another model, corpus, length, shard size or set of targets
+     * @throws StoreDamagedException (without {@code force}) when {@code out} holds a store whose
+     *     manifest or prefix indexes are damaged
+     * @throws StoreException (this class itself) when another process is writing {@code out}
+     * @throws FileAccessException when the store cannot be written (the disk is full, the folder is
+     *     read-only)
+     * @throws ModelException when ONNX Runtime fails to load or run the model
      */
     public static Summary run(TransformerModel model, Corpus corpus, int stringLength, int limit, List<String> include,
             List<Target> targets, int shardStrings, PrefixExtractor.Options options, Path out, boolean force,
@@ -67,30 +107,32 @@ public final class StoreExtraction {
         byte[] tokens;
         try {
             tokens = tok.encode(corpus.text());
-        } catch (UserError e) {
-            throw UserError.data("the corpus " + corpus.source() + " does not fit the model's vocabulary: " + e.getMessage());
+        } catch (InvalidArgumentException e) {
+            throw new InvalidDataException("the corpus " + corpus.source() + " does not fit the model's vocabulary: "
+                    + e.getMessage(), e);
         }
         if (stringLength < 1 || stringLength > spec.blockSize()) {
-            throw UserError.usage("--slen " + stringLength + " is outside 1.." + spec.blockSize() + " (the model's context)");
+            throw new InvalidArgumentException("string length " + stringLength + " is outside 1.." + spec.blockSize()
+                    + " (the model's context)");
         }
         StringTable strings = StringTable.uniqueSubstrings(tokens, stringLength);
         if (limit > 0) {
             List<byte[]> extra = new ArrayList<>();
             for (String text : include) {
                 if (text.length() != stringLength || !corpus.text().contains(text)) {
-                    throw UserError.usage("'" + text + "' is not a substring of length " + stringLength + " of the corpus");
+                    throw new InvalidArgumentException("'" + text + "' is not a substring of length " + stringLength + " of the corpus");
                 }
                 extra.add(tok.encode(text));
             }
             strings = strings.head(limit).withStrings(extra);
         }
         if (strings.size() == 0) {
-            throw UserError.data("the corpus has no substring of length " + stringLength);
+            throw new InvalidDataException("the corpus has no substring of length " + stringLength);
         }
         List<EntrySpec> entries = new ArrayList<>();
         for (Target t : targets) {
             if (t.position() >= stringLength) {
-                throw UserError.usage("position " + t.position() + " is outside strings of length " + stringLength);
+                throw new InvalidArgumentException("position " + t.position() + " is outside strings of length " + stringLength);
             }
             entries.add(new EntrySpec(new EntryKey(t.site().cliName(), t.block(), t.position()), spec.nEmbed()));
         }

@@ -5,7 +5,9 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
-import io.blocksim.UserError;
+import io.blocksim.DeviceException;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.ModelException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -53,12 +55,20 @@ public final class TransformerModel implements AutoCloseable {
         this.path = path;
     }
 
-    /** Opens the shipped model ({@link #defaultModelPath()}) with all cores. */
+    /**
+     * Opens the shipped model ({@link #defaultModelPath()}) with all cores.
+     *
+     * @throws ModelException when the model file cannot be found, read or loaded
+     */
     public static TransformerModel openDefault() {
         return open(defaultModelPath());
     }
 
-    /** Opens a model file with all cores. */
+    /**
+     * Opens a model file with all cores.
+     *
+     * @throws ModelException when the file cannot be read or is not a blocksim model
+     */
     public static TransformerModel open(Path file) {
         return open(file, Runtime.getRuntime().availableProcessors());
     }
@@ -66,6 +76,9 @@ public final class TransformerModel implements AutoCloseable {
     /**
      * Opens a model file on ONNX Runtime's CPU execution provider with {@code threads} intra-op
      * threads and every graph optimization (which also folds the float16-to-float32 weight casts).
+     *
+     * @throws InvalidArgumentException for fewer than 1 thread
+     * @throws ModelException when the file cannot be read or is not a blocksim model
      */
     public static TransformerModel open(Path file, int threads) {
         return open(file, threads, ModelDevice.CPU);
@@ -75,16 +88,21 @@ public final class TransformerModel implements AutoCloseable {
      * Opens a model file on {@code device}: the CPU provider as above, or ONNX Runtime's CUDA
      * provider (device 0) when asked for or, with {@code auto}, when a session can be created on
      * it; {@link #deviceChoice()} says which and why.
+     *
+     * @throws InvalidArgumentException for fewer than 1 thread, or {@code cuda} on an ONNX Runtime
+     *     build without the CUDA provider
+     * @throws DeviceException for {@code cuda} when the CUDA provider could not start
+     * @throws ModelException when the file cannot be read or is not a blocksim model
      */
     public static TransformerModel open(Path file, int threads, ModelDevice device) {
         if (threads < 1) {
-            throw UserError.usage("threads must be >= 1, got " + threads);
+            throw new InvalidArgumentException("threads must be >= 1, got " + threads);
         }
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new UserError(UserError.DATA, "cannot read model file " + file + ": " + e.getMessage(), e);
+            throw new ModelException("cannot read model file " + file + ": " + e.getMessage(), e);
         }
         // One read serves both the hash (for stores) and the session.
         String sha = sha256(bytes);
@@ -111,13 +129,13 @@ public final class TransformerModel implements AutoCloseable {
             ModelSpec spec = ModelSpec.fromMetadata(session.getMetadata().getCustomMetadata(), sha, file.toString());
             if (!session.getInputNames().equals(Set.of(INPUT))
                     || !session.getOutputNames().containsAll(spec.outputNames())) {
-                throw UserError.data(file + " has inputs " + session.getInputNames() + " and outputs "
+                throw new ModelException(file + " has inputs " + session.getInputNames() + " and outputs "
                         + session.getOutputNames() + ", not the blocksim model's " + INPUT + " -> " + spec.outputNames());
             }
             return new TransformerModel(env, session, spec, file, choice);
         } catch (OrtException e) {
             closeQuietly(session);
-            throw new UserError(UserError.DATA, "cannot load model " + file + ": " + e.getMessage(), e);
+            throw new ModelException("cannot load model " + file + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             closeQuietly(session);
             throw e;
@@ -142,6 +160,8 @@ public final class TransformerModel implements AutoCloseable {
      * The shipped model file: {@value #DEFAULT_MODEL} under the project folder, which is
      * {@code $BLOCKSIM_PROJECT_DIR}, else a parent folder of the jar (or classes folder) this class
      * was loaded from, else the working directory.
+     *
+     * @throws ModelException when the file is in none of these places
      */
     public static Path defaultModelPath() {
         List<String> tried = new ArrayList<>();
@@ -170,7 +190,7 @@ public final class TransformerModel implements AutoCloseable {
             return p;
         }
         tried.add(p.toString());
-        throw UserError.data("model file not found (looked in " + String.join(", ", tried)
+        throw new ModelException("model file not found (looked in " + String.join(", ", tried)
                 + "): set BLOCKSIM_PROJECT_DIR to the project folder or give the model's path");
     }
 
@@ -182,7 +202,11 @@ public final class TransformerModel implements AutoCloseable {
         return path;
     }
 
-    /** Runs equal-length token sequences {@code tokens[batch][seq]}; returns the named outputs. */
+    /**
+     * Runs equal-length token sequences {@code tokens[batch][seq]}; returns the named outputs.
+     *
+     * @throws ModelException when ONNX Runtime fails to run the model
+     */
     public Outputs run(long[][] tokens, Set<String> outputNames) {
         if (tokens.length == 0) {
             throw new IllegalArgumentException("empty batch");
@@ -201,6 +225,8 @@ public final class TransformerModel implements AutoCloseable {
     /**
      * Runs {@code batch} sequences of {@code seq} token ids read from {@code tokens} at its position
      * (row-major); returns the named outputs in newly allocated direct buffers.
+     *
+     * @throws ModelException when ONNX Runtime fails to run the model
      */
     public Outputs run(LongBuffer tokens, int batch, int seq, Set<String> outputNames) {
         checkShape(batch, seq);
@@ -219,6 +245,8 @@ public final class TransformerModel implements AutoCloseable {
      * {@code batch * seq * width} floats in [batch, seq, width] order. The buffers must be direct and
      * in native byte order (see {@link #allocateFloats}); they can be reused from run to run, so an
      * extraction loop allocates nothing. Buffer positions are left unchanged.
+     *
+     * @throws ModelException when ONNX Runtime fails to run the model
      */
     public void runInto(LongBuffer tokens, int batch, int seq, Map<String, FloatBuffer> into) {
         checkShape(batch, seq);
@@ -262,7 +290,7 @@ public final class TransformerModel implements AutoCloseable {
             }
             session.run(Map.of(INPUT, input), pinned).close();
         } catch (OrtException e) {
-            throw new IllegalStateException("ONNX Runtime run failed (batch " + batch + " x " + seq + "): " + e.getMessage(), e);
+            throw new ModelException("ONNX Runtime run failed (batch " + batch + " x " + seq + "): " + e.getMessage(), e);
         } finally {
             pinned.values().forEach(OnnxTensor::close);
         }
@@ -272,6 +300,10 @@ public final class TransformerModel implements AutoCloseable {
      * For each prompt, the vector of {@code site} in block {@code block} at the prompt's last
      * position: the usual way to make search queries. Prompts of equal length run batched together;
      * the result is in the prompts' order, {@code nEmbed} floats each.
+     *
+     * @throws InvalidArgumentException for an empty prompt or one longer than the model's context,
+     *     a character outside its vocabulary, or a block it does not have
+     * @throws ModelException when ONNX Runtime fails to run the model
      */
     public float[][] lastPositionVectors(List<String> prompts, Site site, int block) {
         String name = spec.outputName(site, block);
@@ -279,7 +311,7 @@ public final class TransformerModel implements AutoCloseable {
         for (int i = 0; i < prompts.size(); i++) {
             int len = prompts.get(i).length();
             if (len < 1 || len > spec.blockSize()) {
-                throw UserError.usage("prompt " + (i + 1) + " has " + len + " characters; need 1.." + spec.blockSize());
+                throw new InvalidArgumentException("prompt " + (i + 1) + " has " + len + " characters; need 1.." + spec.blockSize());
             }
             byLength.computeIfAbsent(len, k -> new ArrayList<>()).add(i);
         }
@@ -307,10 +339,13 @@ public final class TransformerModel implements AutoCloseable {
      * The embedding table {@code table[t][token]} = tok_emb[token] + pos_emb[t] for positions
      * {@code 0..length-1}: the model's embedding output for the strings of one repeated character
      * gives exactly these vectors, so no weights are read outside the graph.
+     *
+     * @throws InvalidArgumentException for a length outside 1..blockSize
+     * @throws ModelException when ONNX Runtime fails to run the model
      */
     public float[][][] embeddingTable(int length) {
         if (length < 1 || length > spec.blockSize()) {
-            throw UserError.usage("string length " + length + " is outside 1.." + spec.blockSize());
+            throw new InvalidArgumentException("string length " + length + " is outside 1.." + spec.blockSize());
         }
         int vocab = spec.vocab().length();
         long[][] tokens = new long[vocab][length];

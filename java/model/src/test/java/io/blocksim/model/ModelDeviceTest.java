@@ -7,7 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtProvider;
-import io.blocksim.UserError;
+import io.blocksim.DeviceException;
+import io.blocksim.InvalidArgumentException;
 import org.junit.jupiter.api.Test;
 
 /** Choosing ONNX Runtime's execution provider: the decisions, and this build's real behaviour. */
@@ -28,11 +29,14 @@ class ModelDeviceTest {
         assertFalse(failed.cuda());
         assertTrue(failed.reason().contains("libcudnn.so.9"), failed.reason());
 
-        UserError e = assertThrows(UserError.class, () -> ModelDevice.CUDA.decide(true, "no CUDA-capable device is detected"));
-        assertEquals(UserError.USAGE, e.exitCode());
-        assertTrue(e.getMessage().contains("no CUDA-capable device") && e.getMessage().contains("--device cpu"), e.getMessage());
-        assertThrows(UserError.class, () -> ModelDevice.CUDA.decide(false, null));
-        assertThrows(UserError.class, () -> ModelDevice.parse("tpu"));
+        DeviceException e = assertThrows(DeviceException.class,
+                () -> ModelDevice.CUDA.decide(true, "no CUDA-capable device is detected"));
+        assertTrue(e.getMessage().contains("no CUDA-capable device") && e.getMessage().contains("on the CPU"), e.getMessage());
+        assertFalse(e.getMessage().contains("--device"), e.getMessage());
+        InvalidArgumentException noBuildCuda = assertThrows(InvalidArgumentException.class,
+                () -> ModelDevice.CUDA.decide(false, null));
+        assertTrue(noBuildCuda.getMessage().contains("no CUDA provider"), noBuildCuda.getMessage());
+        assertThrows(InvalidArgumentException.class, () -> ModelDevice.parse("tpu"));
         assertEquals(ModelDevice.CUDA, ModelDevice.parse("GPU"));
     }
 
@@ -48,9 +52,10 @@ class ModelDeviceTest {
             assertEquals(m.spec().nEmbed(), m.lastPositionVectors(java.util.List.of("my most gr"), Site.PROJ_OUTPUT, 0)[0].length);
         }
         if (!inBuild) {
-            UserError e = assertThrows(UserError.class,
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
                     () -> TransformerModel.open(TransformerModel.defaultModelPath(), 1, ModelDevice.CUDA));
-            assertTrue(e.getMessage().startsWith("--device cuda: this ONNX Runtime build has no CUDA provider"), e.getMessage());
+            assertTrue(e.getMessage().startsWith("cannot run the model on CUDA: this ONNX Runtime build has no CUDA"
+                    + " provider"), e.getMessage());
         }
     }
 }

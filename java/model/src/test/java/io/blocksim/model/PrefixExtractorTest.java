@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.blocksim.UserError;
+import io.blocksim.InvalidArgumentException;
 import io.blocksim.text.PrefixIndex;
 import io.blocksim.text.StringTable;
 import io.blocksim.text.TestCorpus;
@@ -273,8 +273,8 @@ class PrefixExtractorTest {
         assertEquals(strings.prefixes(8).rows(), plan.rows(targets.indexOf(new Target(Site.FFWD_OUTPUT, 5, 8))));
         assertEquals(strings.size(), plan.rows(0));
         assertEquals(9, plan.maxPosition());
-        assertThrows(UserError.class, () -> ExtractionPlan.of(strings, List.of(new Target(Site.EMBEDDING, 0, 10)), 10));
-        assertThrows(UserError.class, () -> steps.run(ExtractionPlan.of(strings, List.of(new Target(Site.PROJ_OUTPUT, 6, 9)), 10), 0,
+        assertThrows(InvalidArgumentException.class, () -> ExtractionPlan.of(strings, List.of(new Target(Site.EMBEDDING, 0, 10)), 10));
+        assertThrows(InvalidArgumentException.class, () -> steps.run(ExtractionPlan.of(strings, List.of(new Target(Site.PROJ_OUTPUT, 6, 9)), 10), 0,
                 (t, r, n, v) -> { }));
     }
 

@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.blocksim.UserError;
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.ModelException;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -26,14 +27,13 @@ class SiteTest {
 
     @Test
     void unknownSiteIsAUsageErrorNamingTheValidOnes() {
-        UserError e = assertThrows(UserError.class, () -> Site.parse("attention"));
-        assertEquals(UserError.USAGE, e.exitCode());
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> Site.parse("attention"));
         assertTrue(e.getMessage().contains("'attention'"), e.getMessage());
         for (Site s : Site.values()) {
             assertTrue(e.getMessage().contains(s.cliName()), e.getMessage());
         }
-        assertThrows(UserError.class, () -> Site.parse(""));
-        assertThrows(UserError.class, () -> Site.parse(null));
+        assertThrows(InvalidArgumentException.class, () -> Site.parse(""));
+        assertThrows(InvalidArgumentException.class, () -> Site.parse(null));
     }
 
     @Test
@@ -46,15 +46,14 @@ class SiteTest {
         assertEquals("block5.ffwd_output", Site.FFWD_OUTPUT.outputName(5));
         assertEquals("block1.block_output", Site.BLOCK_OUTPUT.outputName(1));
         assertFalse(Site.EMBEDDING.perBlock());
-        assertThrows(UserError.class, () -> Site.HEADS_OUTPUT.outputName(-1));
+        assertThrows(InvalidArgumentException.class, () -> Site.HEADS_OUTPUT.outputName(-1));
     }
 
     @Test
     void specChecksBlockRange() {
         assertEquals("block5.block_output", SPEC.outputName(Site.BLOCK_OUTPUT, 5));
         assertEquals("block4.block_output", SPEC.outputName(Site.BLOCK_INPUT, 5));
-        UserError e = assertThrows(UserError.class, () -> SPEC.outputName(Site.FFWD_OUTPUT, 6));
-        assertEquals(UserError.USAGE, e.exitCode());
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> SPEC.outputName(Site.FFWD_OUTPUT, 6));
         assertTrue(e.getMessage().contains("0..5"), e.getMessage());
         assertEquals("embedding", SPEC.outputName(Site.EMBEDDING, 0));
         List<String> names = SPEC.outputNames();
@@ -76,10 +75,8 @@ class SiteTest {
         assertEquals("ab", s.corpusSha256());
         assertEquals(List.of(3L, 4L, 1L, 0L), java.util.Arrays.stream(s.encode("ab \n")).boxed().toList());
         assertEquals("ab \n", s.decode(s.encode("ab \n")));
-        UserError bad = assertThrows(UserError.class, () -> s.encode("abz"));
-        assertEquals(UserError.USAGE, bad.exitCode());
-        UserError missing = assertThrows(UserError.class, () -> ModelSpec.fromMetadata(Map.of(), "", "x.onnx"));
-        assertEquals(UserError.DATA, missing.exitCode());
+        assertThrows(InvalidArgumentException.class, () -> s.encode("abz"));
+        ModelException missing = assertThrows(ModelException.class, () -> ModelSpec.fromMetadata(Map.of(), "", "x.onnx"));
         assertTrue(missing.getMessage().contains("x.onnx"), missing.getMessage());
     }
 }
