@@ -84,17 +84,6 @@ class LayeringTest {
                 .haveFullyQualifiedName(cliError).check(classes);
     }
 
-    /**
-     * The old one-size io.blocksim.UserError is gone but for a deprecated factory of typed kinds
-     * that only io.blocksim.search.Norms (owned by another change) still calls; nothing new may.
-     */
-    @Test
-    void nothingNewCallsTheOldUserError() {
-        noClasses().that().doNotHaveFullyQualifiedName("io.blocksim.search.Norms")
-                .and().doNotHaveFullyQualifiedName("io.blocksim.UserError")
-                .should().dependOnClassesThat().haveFullyQualifiedName("io.blocksim.UserError").check(classes);
-    }
-
     private static String[] concat(String[]... parts) {
         return java.util.Arrays.stream(parts).flatMap(java.util.Arrays::stream).toArray(String[]::new);
     }

@@ -1,7 +1,7 @@
 package io.blocksim.search;
 
 import io.blocksim.spi.Segments;
-import io.blocksim.UserError;
+import io.blocksim.InvalidDataException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -35,7 +35,7 @@ public final class Norms {
         }
         long rowBytes = (long) dim * Float.BYTES;
         if (vectors.byteSize() < rows * rowBytes) {
-            throw UserError.data("vector data holds fewer than " + rows + " rows of " + dim + " floats");
+            throw new InvalidDataException("vector data holds fewer than " + rows + " rows of " + dim + " floats");
         }
         if (out.byteSize() < (long) rows * Float.BYTES) {
             throw new IllegalArgumentException("norms output holds fewer than " + rows + " floats");

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.blocksim.BlocksimException;
 import io.blocksim.ClosedException;
 import io.blocksim.InvalidArgumentException;
 import io.blocksim.InvalidDataException;
@@ -197,9 +196,9 @@ class SearcherTest {
                     .k(ROWS + 1).build()));
             assertThrows(InvalidDataException.class, () -> s.search(SearchRequest.builder("mine", 0)
                     .vectors(new float[][] {new float[DIM + 1]}).build()));
-            assertThrows(BlocksimException.class, () -> s.search(SearchRequest.builder("other", 0).vectors(ok).build()));
+            assertThrows(InvalidArgumentException.class, () -> s.search(SearchRequest.builder("other", 0).vectors(ok).build()));
             assertThrows(InvalidArgumentException.class, () -> s.search(SearchRequest.builder("mine", 0).prompts("ab").build()));
-            BlocksimException noSite = assertThrows(BlocksimException.class,
+            InvalidArgumentException noSite = assertThrows(InvalidArgumentException.class,
                     () -> s.search(SearchRequest.builder("mine", 0).position(1).vectors(ok).build()));
             assertFalse(noSite.getMessage().contains("--"), noSite.getMessage());
         }
