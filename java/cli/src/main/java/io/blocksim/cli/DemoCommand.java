@@ -9,6 +9,9 @@ import io.blocksim.demo.NormChart;
 import io.blocksim.demo.ReportWriter;
 import io.blocksim.model.PrefixExtractor;
 import io.blocksim.model.StoreExtraction;
+import io.blocksim.api.BlocksimStore;
+import io.blocksim.api.Searcher;
+import io.blocksim.model.OnnxModelProvider;
 import io.blocksim.model.TransformerModel;
 import io.blocksim.search.Backends;
 import io.blocksim.store.Manifest;
@@ -82,10 +85,10 @@ final class DemoCommand implements Callable<Integer> {
                 }
             }
             double extractSeconds = ensureStore(tm, dir, l);
-            Backends.Choice choice = Devices.searchBackend(device);
-            try (Store s = Store.open(dir); var backend = choice.backend()) {
-                results = new Demo(tm, s, backend, Demo.PROMPTS, k).run(quick, choice.reason(),
-                        extractSeconds > 0 ? extractSeconds : null, t0, System.out::print);
+            try (BlocksimStore s = BlocksimStore.open(dir);
+                    Searcher searcher = Devices.searcher(s, device, OnnxModelProvider.encoder(tm))) {
+                results = new Demo(tm.path().getFileName().toString(), s, searcher, Demo.PROMPTS, k).run(quick,
+                        searcher.backendReason(), extractSeconds > 0 ? extractSeconds : null, t0, System.out::print);
             }
         }
         if (writeReport()) {

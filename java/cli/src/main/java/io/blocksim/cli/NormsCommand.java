@@ -1,8 +1,8 @@
 package io.blocksim.cli;
 
+import io.blocksim.api.NormRow;
 import io.blocksim.demo.NotebookFormat;
-import io.blocksim.search.NormStats;
-import io.blocksim.store.Store;
+import io.blocksim.api.BlocksimStore;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,8 +33,8 @@ final class NormsCommand implements Callable<Integer> {
         if (rows < 2) {
             throw CliError.usage("--rows must be at least 2 for a standard deviation, got " + rows);
         }
-        try (Store s = Store.open(store)) {
-            List<NormStats.Row> table = NormStats.table(s, site, rows);
+        try (BlocksimStore s = BlocksimStore.open(store)) {
+            List<NormRow> table = s.norms(site, rows);
             if (json) {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("site", site);
@@ -49,7 +49,7 @@ final class NormsCommand implements Callable<Integer> {
     }
 
     /** The notebook's lines ({@link NotebookFormat#normLines}): {@code Layer 0: mean 27.912762, std 1.1137562}. */
-    static String format(List<NormStats.Row> table) {
+    static String format(List<NormRow> table) {
         return NotebookFormat.normLines(table);
     }
 }

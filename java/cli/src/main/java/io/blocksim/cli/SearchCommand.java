@@ -1,18 +1,17 @@
 package io.blocksim.cli;
 
+import io.blocksim.InvalidArgumentException;
 import io.blocksim.InvalidDataException;
-import io.blocksim.model.Site;
-import io.blocksim.model.TransformerModel;
-import io.blocksim.search.Backends;
-import io.blocksim.search.EmbeddingSearch;
-import io.blocksim.search.LabeledResult;
 import io.blocksim.Metric;
-import io.blocksim.search.StoreSearch;
+import io.blocksim.StoreIncompatibleException;
+import io.blocksim.api.BlocksimStore;
+import io.blocksim.api.SearchRequest;
+import io.blocksim.api.SearchResponse;
+import io.blocksim.api.Searcher;
+import io.blocksim.model.Site;
 import io.blocksim.store.Npy;
 import io.blocksim.store.NpyArray;
 import io.blocksim.store.NpyDtype;
-import io.blocksim.store.Store;
-import io.blocksim.text.Tokenizer;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
 import java.util.List;
@@ -92,68 +91,63 @@ final class SearchCommand implements Callable<Integer> {
             throw CliError.usage("--position all needs --site embedding (the concatenated embedding of all positions);"
                     + " other sites are searched one position at a time");
         }
-        try (Store s = Store.open(store)) {
+        if (allPositions && queries.prompts == null) {
+            throw CliError.usage("--position all compares whole strings: give queries with --prompt, not --query-npy");
+        }
+        if (queries.npy != null && (querySite != null || queryBlock != null)) {
+            throw CliError.usage("--query-site and --query-block apply to --prompt; --query-npy vectors are used as given");
+        }
+        try (BlocksimStore s = BlocksimStore.open(store)) {
             if (!s.imported()) {
                 Site.parse(site); // names the valid sites
             }
+            SearchRequest.Builder b = SearchRequest.builder(site, block).k(k).metric(m);
             if (allPositions) {
-                return embeddings(s, m);
-            }
-            int position = parsePosition(this.position);
-            s.entry(site, block, position); // fail early on a missing entry, before loading a model
-            float[][] q;
-            List<String> prompts = null;
-            if (queries.npy != null) {
-                q = readQueries(queries.npy);
+                b.allPositions();
             } else {
-                prompts = queries.prompts;
-                q = promptVectors(s, prompts);
+                b.position(parsePosition(this.position));
             }
-            Backends.Choice choice = Devices.searchBackend(device);
-            try (var backend = choice.backend()) {
-                LabeledResult r = StoreSearch.search(s, backend, site, block, position, q, prompts, k, m);
-                print(r, s.entry(site, block, position).rows(), q.length, m, choice.reason());
-            }
-        }
-        return 0;
-    }
-
-    /** {@code --site embedding --position all}: exact, from the model's embedding table, nothing stored. */
-    private int embeddings(Store s, Metric m) throws Exception {
-        if (s.imported()) {
-            throw CliError.usage("store " + store + " holds imported vectors: the embeddings search needs a model's store");
-        }
-        if (queries.prompts == null) {
-            throw CliError.usage("--position all compares whole strings: give queries with --prompt (of "
-                    + s.stringLength() + " characters), not --query-npy");
-        }
-        try (TransformerModel tm = openModel(s)) {
-            byte[][] q = new byte[queries.prompts.size()][];
-            for (int i = 0; i < q.length; i++) {
-                String p = queries.prompts.get(i);
-                if (p.length() != s.stringLength()) {
-                    throw CliError.usage("prompt '" + p + "' has " + p.length() + " characters: the embeddings search"
-                            + " compares whole strings of " + s.stringLength());
+            if (queries.npy != null) {
+                b.vectors(readQueries(queries.npy));
+            } else {
+                b.prompts(queries.prompts);
+                if (querySite != null || queryBlock != null) {
+                    b.querySite(querySite != null ? querySite : site, queryBlock != null ? queryBlock : block);
                 }
-                q[i] = new Tokenizer(tm.spec().vocab()).encode(p);
             }
-            if (k < 1 || k > s.stringCount()) {
-                throw CliError.usage("k = " + k + " is outside 1.." + s.stringCount() + " (the number of strings)");
+            SearchRequest request = b.build();
+            try (Searcher searcher = searcher(s)) {
+                SearchResponse r;
+                try {
+                    r = searcher.search(request);
+                } catch (StoreIncompatibleException e) {
+                    throw CliError.withHint(e, "--model gives the model");
+                }
+                String reason = allPositions ? "cpu (exact embeddings search, nothing stored)" : searcher.backendReason();
+                print(r, request.queryCount(), m, reason);
             }
-            EmbeddingSearch es = new EmbeddingSearch(tm.embeddingTable(s.stringLength()));
-            LabeledResult r = StoreSearch.embeddings(s, es, q, queries.prompts, k, m);
-            print(r, s.stringCount(), q.length, m, "cpu (exact embeddings search, nothing stored)");
         }
         return 0;
     }
 
-    private void print(LabeledResult r, int rows, int nQueries, Metric m, String reason) throws Exception {
+    private Searcher searcher(BlocksimStore s) {
+        try {
+            return Searcher.builder(s).backend(device).model(model).build();
+        } catch (InvalidArgumentException e) {
+            throw CliError.forOption("--device " + device, e);
+        }
+    }
+
+    private void print(SearchResponse r, int nQueries, Metric m, String reason) throws Exception {
         if (json) {
             System.out.println(ResultFormat.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(ResultFormat.json(r)));
         } else {
             System.out.print(ResultFormat.table(r));
             System.err.printf(Locale.ROOT, "blocksim: %s search of %,d rows, %d queries, k=%d: %.1f ms on %s%n",
-                    m.cliName(), rows, nQueries, k, r.elapsedMs(), reason);
+                    m.cliName(), r.candidates(), nQueries, k, r.elapsedMs(), reason);
+        }
+        if (r.note() != null) {
+            System.err.println("blocksim: " + r.note());
         }
     }
 
@@ -163,34 +157,6 @@ final class SearchCommand implements Callable<Integer> {
         } catch (NumberFormatException e) {
             throw CliError.usage("--position '" + text + "': give a number 0..L-1, a negative one counting from the end,"
                     + " or 'all' with --site embedding");
-        }
-    }
-
-    private TransformerModel openModel(Store s) {
-        TransformerModel tm = model != null ? TransformerModel.open(model) : TransformerModel.openDefault();
-        if (s.model() != null && !tm.spec().modelSha256().equals(s.model().sha256())) {
-            String msg = "store " + store + " was made by another model (sha256 " + s.model().sha256()
-                    + ") than " + tm.path() + " (" + tm.spec().modelSha256() + "): pass that model with --model,"
-                    + " or extract a new store";
-            tm.close();
-            throw CliError.data(msg);
-        }
-        return tm;
-    }
-
-    private float[][] promptVectors(Store s, List<String> prompts) {
-        if (s.imported()) {
-            throw CliError.usage("store " + store + " holds imported vectors: give queries with --query-npy");
-        }
-        Site qs = Site.parse(querySite != null ? querySite : site);
-        int qb = queryBlock != null ? queryBlock : block;
-        try (TransformerModel tm = openModel(s)) {
-            for (String p : prompts) {
-                if (p.isEmpty() || p.length() > tm.spec().blockSize()) {
-                    throw CliError.usage("prompt " + p.length() + " characters long: use 1.." + tm.spec().blockSize());
-                }
-            }
-            return tm.lastPositionVectors(prompts, qs, qb);
         }
     }
 

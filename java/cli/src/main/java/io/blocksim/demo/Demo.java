@@ -1,22 +1,15 @@
 package io.blocksim.demo;
 
-import io.blocksim.model.Site;
-import io.blocksim.model.TransformerModel;
-import io.blocksim.search.EmbeddingSearch;
-import io.blocksim.search.LabeledResult;
 import io.blocksim.Metric;
-import io.blocksim.search.NormStats;
-import io.blocksim.spi.SearchBackend;
-import io.blocksim.search.StoreSearch;
-import io.blocksim.store.Store;
-import io.blocksim.text.Tokenizer;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import io.blocksim.api.BlocksimStore;
+import io.blocksim.api.NormRow;
+import io.blocksim.api.SearchRequest;
+import io.blocksim.api.SearchResponse;
+import io.blocksim.api.Searcher;
+import io.blocksim.model.Site;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -53,17 +46,20 @@ public final class Demo {
     public static final TableSpec L2_TABLE = new TableSpec("proj_output block 0 (L2 distance, the notebook's starting point)",
             "proj_output", 0, -1, "proj_output", 0, Metric.L2);
 
-    private final TransformerModel model;
-    private final Store store;
-    private final SearchBackend backend;
+    private final String modelName;
+    private final BlocksimStore store;
+    private final Searcher searcher;
     private final List<String> prompts;
     private final int k;
-    private final Map<String, float[][]> queries = new HashMap<>();
 
-    public Demo(TransformerModel model, Store store, SearchBackend backend, List<String> prompts, int k) {
-        this.model = model;
+    /**
+     * The demo over {@code store}, searching with {@code searcher} (whose model makes the prompts'
+     * queries), {@code modelName} as the report names the model.
+     */
+    public Demo(String modelName, BlocksimStore store, Searcher searcher, List<String> prompts, int k) {
+        this.modelName = modelName;
         this.store = store;
-        this.backend = backend;
+        this.searcher = searcher;
         this.prompts = List.copyOf(prompts);
         this.k = k;
     }
@@ -81,7 +77,6 @@ public final class Demo {
         for (String p : prompts) {
             ps.add(new DemoResults.Prompt(p, rowOf(p)));
         }
-        String modelName = model.path().getFileName().toString();
         DemoResults head = new DemoResults(store.dir().toString(), store.stringCount(), store.stringLength(), modelName,
                 quick, ps, k, List.of(), backendReason, extractSeconds, 0);
         String scope = head.scope();
@@ -107,16 +102,16 @@ public final class Demo {
 
     /** The norm table of {@code site} over the first {@link #NORM_ROWS} strings. */
     public DemoResults.NormTable norms(String site) {
-        List<NormStats.Row> rows = NormStats.table(store, site, NORM_ROWS);
+        List<NormRow> rows = store.norms(site, NORM_ROWS);
         return new DemoResults.NormTable(site, rows, conclusion(site, rows));
     }
 
-    /** One search table; queries are computed once per (site, block) and reused. */
+    /** One search table: the prompts' vectors at the query site against the stored candidates. */
     public DemoResults.SearchTable search(TableSpec t) {
-        float[][] q = queries.computeIfAbsent(t.querySite() + "/" + t.queryBlock(),
-                key -> model.lastPositionVectors(prompts, Site.parse(t.querySite()), t.queryBlock()));
-        LabeledResult r = StoreSearch.search(store, backend, t.site(), t.block(), t.position(), q, prompts, k, t.metric());
-        return new DemoResults.SearchTable(t.title(), t.site(), t.block(), store.resolvePosition(t.position()),
+        SearchResponse r = searcher.search(SearchRequest.builder(t.site(), t.block()).position(t.position())
+                .prompts(prompts).querySite(t.querySite(), t.queryBlock()).k(k).metric(t.metric()).build());
+        int l = store.stringLength();
+        return new DemoResults.SearchTable(t.title(), t.site(), t.block(), t.position() < 0 ? l + t.position() : t.position(),
                 t.position(), t.querySite(), t.queryBlock(), r);
     }
 
@@ -125,10 +120,8 @@ public final class Demo {
      * against each prompt's. Computed from the model's token and position embeddings, nothing stored.
      */
     public DemoResults.SearchTable embeddings(Metric metric) {
-        EmbeddingSearch search = new EmbeddingSearch(model.embeddingTable(store.stringLength()));
-        Tokenizer tok = new Tokenizer(model.spec().vocab());
-        byte[][] q = prompts.stream().map(tok::encode).toArray(byte[][]::new);
-        LabeledResult lr = StoreSearch.embeddings(store, search, q, prompts, k, metric);
+        SearchResponse lr = searcher.search(SearchRequest.builder(Site.EMBEDDING.cliName(), 0).allPositions()
+                .prompts(prompts).k(k).metric(metric).build());
         String title = metric == Metric.COSINE ? EMBEDDINGS_TITLE
                 : "embeddings, all positions concatenated (" + metric.cliName() + ")";
         return new DemoResults.SearchTable(title, Site.EMBEDDING.cliName(), 0, null, null, Site.EMBEDDING.cliName(), 0, lr);
@@ -136,30 +129,11 @@ public final class Demo {
 
     /** The row of {@code prompt} among the store's strings, or -1 (also for prompts of another length). */
     int rowOf(String prompt) {
-        int l = store.stringLength();
-        if (prompt.length() != l) {
-            return -1;
-        }
-        byte[] want;
-        try {
-            want = new Tokenizer(model.spec().vocab()).encode(prompt);
-        } catch (io.blocksim.InvalidArgumentException e) {
-            return -1; // a character outside the vocabulary: certainly not stored
-        }
-        MemorySegment strings = store.strings();
-        MemorySegment target = MemorySegment.ofArray(want);
-        int n = store.stringCount();
-        for (int i = 0; i < n; i++) {
-            // the first byte rules out almost every row without the cost of a mismatch call
-            if (strings.get(ValueLayout.JAVA_BYTE, (long) i * l) == want[0] && MemorySegment.mismatch(strings, (long) i * l, (long) i * l + l, target, 0, l) < 0) {
-                return i;
-            }
-        }
-        return -1;
+        return store.indexOf(prompt);
     }
 
     /** The notebook's conclusion when it holds for this model, otherwise what holds instead. */
-    public static String conclusion(String site, List<NormStats.Row> rows) {
+    public static String conclusion(String site, List<NormRow> rows) {
         boolean meanGrows = true;
         boolean stdGrows = true;
         for (int i = 1; i < rows.size(); i++) {
@@ -170,8 +144,8 @@ public final class Demo {
             return "Norm and std dev of " + site + " go up in the later layers, as in the notebook: "
                     + "cosine similarity is probably a better measure than Euclidean distance.";
         }
-        NormStats.Row first = rows.get(0);
-        NormStats.Row last = rows.get(rows.size() - 1);
+        NormRow first = rows.get(0);
+        NormRow last = rows.get(rows.size() - 1);
         double cvMin = rows.stream().mapToDouble(r -> r.std() / r.mean()).min().orElse(0);
         double cvMax = rows.stream().mapToDouble(r -> r.std() / r.mean()).max().orElse(0);
         return String.format(Locale.ROOT, "Unlike the notebook, the norms of %s do not grow steadily with depth (mean %.1f at"

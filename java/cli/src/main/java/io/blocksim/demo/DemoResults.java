@@ -1,7 +1,7 @@
 package io.blocksim.demo;
 
-import io.blocksim.search.LabeledResult;
-import io.blocksim.search.NormStats;
+import io.blocksim.api.NormRow;
+import io.blocksim.api.SearchResponse;
 import java.util.List;
 import java.util.Locale;
 
@@ -45,7 +45,7 @@ public record DemoResults(String store, int strings, int stringLength, String mo
      * The notebook's norm table of one site: per block the mean and sample std of the
      * last-position norms of the first strings, and what that says.
      */
-    public record NormTable(String site, List<NormStats.Row> layers, String conclusion) implements Section {
+    public record NormTable(String site, List<NormRow> layers, String conclusion) implements Section {
         public NormTable {
             layers = List.copyOf(layers);
         }
@@ -62,7 +62,7 @@ public record DemoResults(String store, int strings, int stringLength, String mo
      * {@code t_i} as asked (-1 for the last position), null likewise.
      */
     public record SearchTable(String title, String site, int block, Integer position, Integer ti, String querySite,
-            int queryBlock, LabeledResult result) implements Section {
+            int queryBlock, SearchResponse result) implements Section {
     }
 
     /** The heading suffix that marks a quick run; empty for the full store. */

@@ -1,5 +1,6 @@
 package io.blocksim.demo;
 
+import io.blocksim.api.NormRow;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -99,7 +100,7 @@ public final class NormChart {
     public static void warmUpInBackground() {
         Thread t = new Thread(() -> {
             try {
-                var row = new io.blocksim.search.NormStats.Row(0, 2, 1, 0.5);
+                var row = new io.blocksim.api.NormRow(0, 2, 1, 0.5);
                 chart(List.of(new DemoResults.NormTable("warm-up", List.of(row), "")), "").createBufferedImage(64, 48);
             } catch (RuntimeException | LinkageError | InternalError e) {
                 // the real chart says what went wrong

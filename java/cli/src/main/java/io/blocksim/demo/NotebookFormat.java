@@ -1,8 +1,8 @@
 package io.blocksim.demo;
 
-import io.blocksim.search.Hit;
-import io.blocksim.search.LabeledResult;
-import io.blocksim.search.NormStats;
+import io.blocksim.api.NormRow;
+import io.blocksim.api.Hit;
+import io.blocksim.api.SearchResponse;
 import io.blocksim.text.Tokenizer;
 import java.util.List;
 import java.util.Locale;
@@ -53,9 +53,9 @@ public final class NotebookFormat {
     }
 
     /** The notebook's norm lines: {@code Layer 0: mean 27.912762, std 1.1137562}. */
-    public static String normLines(List<NormStats.Row> rows) {
+    public static String normLines(List<NormRow> rows) {
         StringBuilder b = new StringBuilder();
-        for (NormStats.Row r : rows) {
+        for (NormRow r : rows) {
             b.append(String.format(Locale.ROOT, "Layer %d: mean %s, std %s%n", r.block(), (float) r.mean(), (float) r.std()));
         }
         return b.toString();
@@ -66,13 +66,13 @@ public final class NotebookFormat {
      * per hit, the quoted string right-aligned in 14 columns and the score with 3 decimals; a blank
      * line after each query.
      */
-    public static String resultTable(LabeledResult r) {
+    public static String resultTable(SearchResponse r) {
         StringBuilder b = new StringBuilder();
-        for (LabeledResult.QueryHits q : r.queries()) {
+        for (SearchResponse.QueryHits q : r.queries()) {
             String label = q.prompt() != null ? Tokenizer.quote(q.prompt()) : "query " + q.index();
             b.append("Closest to ").append(label).append(": \n");
-            for (Hit h : q.results()) {
-                b.append('\t').append(String.format(Locale.ROOT, "%14s (%.3f)", Tokenizer.quote(h.string()), h.score()))
+            for (Hit h : q.hits()) {
+                b.append('\t').append(String.format(Locale.ROOT, "%14s (%.3f)", Tokenizer.quote(h.label()), h.score()))
                         .append('\n');
             }
             b.append('\n');

@@ -1,5 +1,6 @@
 package io.blocksim.demo;
 
+import io.blocksim.api.NormRow;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -9,9 +10,8 @@ import io.blocksim.BlocksimException;
 import io.blocksim.FileAccessException;
 import io.blocksim.InvalidArgumentException;
 import io.blocksim.TargetExistsException;
-import io.blocksim.search.Hit;
-import io.blocksim.search.LabeledResult;
-import io.blocksim.search.NormStats;
+import io.blocksim.api.Hit;
+import io.blocksim.api.SearchResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -132,7 +132,7 @@ public final class ReportWriter {
             switch (s) {
                 case DemoResults.NormTable n -> {
                     b.append("| layer | mean | std | rows |\n|---:|---:|---:|---:|\n");
-                    for (NormStats.Row row : n.layers()) {
+                    for (NormRow row : n.layers()) {
                         b.append(String.format(Locale.ROOT, "| %d | %s | %s | %,d |%n", row.block(), (float) row.mean(),
                                 (float) row.std(), row.rows()));
                     }
@@ -187,7 +187,7 @@ public final class ReportWriter {
             o.put("position", r.stringLength() - 1);
             o.put("rows", n.rows());
             ArrayNode layers = o.putArray("layers");
-            for (NormStats.Row row : n.layers()) {
+            for (NormRow row : n.layers()) {
                 layers.addObject().put("layer", row.block()).put("mean", row.mean()).put("std", row.std())
                         .put("rows", row.rows());
             }
@@ -195,7 +195,7 @@ public final class ReportWriter {
         }
         ArrayNode searches = root.putArray("searches");
         for (DemoResults.SearchTable t : r.searches()) {
-            LabeledResult res = t.result();
+            SearchResponse res = t.result();
             ObjectNode o = searches.addObject();
             o.put("heading", NotebookFormat.heading(t, scope));
             o.put("title", t.title());
@@ -215,12 +215,12 @@ public final class ReportWriter {
             o.put("backend", res.backend());
             o.put("elapsed_ms", res.elapsedMs());
             ArrayNode qs = o.putArray("results");
-            for (LabeledResult.QueryHits q : res.queries()) {
+            for (SearchResponse.QueryHits q : res.queries()) {
                 ObjectNode qn = qs.addObject();
                 qn.put("prompt", q.prompt());
                 ArrayNode hits = qn.putArray("hits");
-                for (Hit h : q.results()) {
-                    hits.addObject().put("row", h.row()).put("string", h.string()).put("score", h.score());
+                for (Hit h : q.hits()) {
+                    hits.addObject().put("row", h.row()).put("string", h.label()).put("score", h.score());
                 }
             }
         }

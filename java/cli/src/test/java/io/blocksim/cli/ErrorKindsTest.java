@@ -24,7 +24,9 @@ import io.blocksim.model.ModelDevice;
 import io.blocksim.model.Site;
 import io.blocksim.model.TransformerModel;
 import io.blocksim.search.Backends;
-import io.blocksim.search.StoreSearch;
+import io.blocksim.api.BlocksimStore;
+import io.blocksim.api.SearchRequest;
+import io.blocksim.api.Searcher;
 import io.blocksim.spi.SearchBackend;
 import io.blocksim.store.Fixtures;
 import io.blocksim.store.Npy;
@@ -129,9 +131,10 @@ class ErrorKindsTest {
         Path st = CliTest.imported(dir);
         String q = dir.resolve("q.npy").toString();
         float[][] queries = SearchCommand.readQueries(dir.resolve("q.npy"));
-        try (Store s = Store.open(st); SearchBackend cpu = Backends.open("cpu").backend()) {
+        try (Store s = Store.open(st); BlocksimStore bs = BlocksimStore.open(st);
+                Searcher cpu = Searcher.builder(bs).backend("cpu").build()) {
             InvalidArgumentException k = library(InvalidArgumentException.class,
-                    () -> StoreSearch.search(s, cpu, "vectors", 0, -1, queries, null, 0, Metric.COSINE));
+                    () -> cpu.search(SearchRequest.builder("vectors", 0).vectors(queries).k(0).build()));
             assertTrue(k.getMessage().contains("k = 0"), k.getMessage());
             library(InvalidArgumentException.class, () -> s.entry("nosuch", 0, -1));
             library(InvalidArgumentException.class, () -> s.resolvePosition(1));
@@ -160,9 +163,9 @@ class ErrorKindsTest {
         assertTrue(notFloat.getMessage().contains("float32"), notFloat.getMessage());
         CliTest.writeQueries(dir.resolve("wide.npy"), new float[][] {new float[9]});
         float[][] wide = SearchCommand.readQueries(dir.resolve("wide.npy"));
-        try (Store s = Store.open(st); SearchBackend cpu = Backends.open("cpu").backend()) {
+        try (BlocksimStore s = BlocksimStore.open(st); Searcher cpu = Searcher.builder(s).backend("cpu").build()) {
             InvalidDataException dim = library(InvalidDataException.class,
-                    () -> StoreSearch.search(s, cpu, "vectors", 0, -1, wide, null, 1, Metric.COSINE));
+                    () -> cpu.search(SearchRequest.builder("vectors", 0).vectors(wide).k(1).build()));
             assertTrue(dim.getMessage().contains("9 values"), dim.getMessage());
         }
 

@@ -11,8 +11,11 @@ import io.blocksim.model.PrefixExtractor;
 import io.blocksim.model.StoreExtraction;
 import io.blocksim.model.TransformerModel;
 import io.blocksim.search.CpuSearchBackend;
-import io.blocksim.search.Hit;
-import io.blocksim.search.LabeledResult;
+import io.blocksim.api.Hit;
+import io.blocksim.api.BlocksimStore;
+import io.blocksim.api.SearchResponse;
+import io.blocksim.api.Searcher;
+import io.blocksim.model.OnnxModelProvider;
 import io.blocksim.Metric;
 import io.blocksim.store.Store;
 import io.blocksim.text.Corpus;
@@ -77,18 +80,23 @@ class DemoTest {
 
     /** Each prompt's first hit is the prompt (or its prefix of {@code len}) with the score printed as {@code shown}. */
     static void selfFirst(DemoResults.SearchTable t, int len, String shown) {
-        for (LabeledResult.QueryHits q : t.result().queries()) {
-            Hit first = q.results().get(0);
-            assertEquals(q.prompt().substring(0, len), first.string(), t.title() + ": first row for " + q.prompt());
-            assertEquals(shown, score(first), t.title() + ": score of " + first.string());
+        for (SearchResponse.QueryHits q : t.result().queries()) {
+            Hit first = q.hits().get(0);
+            assertEquals(q.prompt().substring(0, len), first.label(), t.title() + ": first row for " + q.prompt());
+            assertEquals(shown, score(first), t.title() + ": score of " + first.label());
         }
+    }
+
+    /** The CPU backend and the test's model, given (so the searcher closes neither). */
+    static Searcher searcher(BlocksimStore s) {
+        return Searcher.builder(s).backend("cpu").model(OnnxModelProvider.encoder(model)).build();
     }
 
     @Test
     void everyTableThatHoldsThePromptListsItFirst() {
-        try (Store s = Store.open(storeDir); CpuSearchBackend backend = new CpuSearchBackend()) {
+        try (BlocksimStore s = BlocksimStore.open(storeDir); Searcher searcher = searcher(s)) {
             StringBuilder printed = new StringBuilder();
-            DemoResults r = new Demo(model, s, backend, Demo.PROMPTS, 10).run(true, "cpu (test)", null, System.nanoTime(),
+            DemoResults r = new Demo("test.onnx", s, searcher, Demo.PROMPTS, 10).run(true, "cpu (test)", null, System.nanoTime(),
                     printed::append);
             assertTrue(r.prompts().stream().allMatch(DemoResults.Prompt::stored), "the excerpt holds both prompts");
             assertEquals(2, r.norms().size());
@@ -103,9 +111,9 @@ class DemoTest {
             }
             for (DemoResults.SearchTable t : r.searches()) {
                 assertEquals(Demo.PROMPTS.size(), t.result().queries().size());
-                for (LabeledResult.QueryHits q : t.result().queries()) {
-                    assertEquals(10, q.results().size());
-                    List<Hit> h = q.results();
+                for (SearchResponse.QueryHits q : t.result().queries()) {
+                    assertEquals(10, q.hits().size());
+                    List<Hit> h = q.hits();
                     for (int i = 1; i < h.size(); i++) {
                         boolean ordered = t.result().metric().largerIsBetter() ? h.get(i).score() <= h.get(i - 1).score()
                                 : h.get(i).score() >= h.get(i - 1).score();
@@ -118,13 +126,13 @@ class DemoTest {
                     selfFirst(t, 10, t.result().metric() == Metric.L2 ? "0.000" : "1.000");
                 } else {
                     // proj_output queries against ffwd_output candidates: another sub-layer, no self match
-                    for (LabeledResult.QueryHits q : t.result().queries()) {
-                        assertTrue(q.results().get(0).score() < 0.99f, t.title());
+                    for (SearchResponse.QueryHits q : t.result().queries()) {
+                        assertTrue(q.hits().get(0).score() < 0.99f, t.title());
                     }
                 }
                 if (Integer.valueOf(8).equals(t.position())) {
-                    for (LabeledResult.QueryHits q : t.result().queries()) {
-                        assertTrue(q.results().stream().allMatch(h -> h.string().length() == 9), "t_i = 8 lists 9-char prefixes");
+                    for (SearchResponse.QueryHits q : t.result().queries()) {
+                        assertTrue(q.hits().stream().allMatch(h -> h.label().length() == 9), "t_i = 8 lists 9-char prefixes");
                     }
                 }
             }
@@ -138,8 +146,8 @@ class DemoTest {
         // t_i = 8 candidates are the 9-character prefixes: with the prefix's own ffwd_output as the
         // query, the prompt's prefix comes first at cosine 1.000
         List<String> prefixes = Demo.PROMPTS.stream().map(p -> p.substring(0, 9)).toList();
-        try (Store s = Store.open(storeDir); CpuSearchBackend backend = new CpuSearchBackend()) {
-            DemoResults.SearchTable t = new Demo(model, s, backend, prefixes, 10).search(new Demo.TableSpec(
+        try (BlocksimStore s = BlocksimStore.open(storeDir); Searcher searcher = searcher(s)) {
+            DemoResults.SearchTable t = new Demo("test.onnx", s, searcher, prefixes, 10).search(new Demo.TableSpec(
                     "ffwd_output block 5 at t_i = 8, ffwd_output queries", "ffwd_output", 5, 8, "ffwd_output", 5, Metric.COSINE));
             assertEquals(8, t.position());
             selfFirst(t, 9, "1.000");

@@ -1,5 +1,6 @@
 package io.blocksim.demo;
 
+import io.blocksim.api.NormRow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -9,10 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.blocksim.TargetExistsException;
-import io.blocksim.search.Hit;
-import io.blocksim.search.LabeledResult;
+import io.blocksim.api.Hit;
+import io.blocksim.api.SearchResponse;
 import io.blocksim.Metric;
-import io.blocksim.search.NormStats;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,9 +32,9 @@ class ReportWriterTest {
     static DemoResults results(boolean quick) {
         List<DemoResults.Section> sections = new ArrayList<>();
         for (String site : Demo.NORM_SITES) {
-            List<NormStats.Row> rows = new ArrayList<>();
+            List<NormRow> rows = new ArrayList<>();
             for (int b = 0; b < 6; b++) {
-                rows.add(new NormStats.Row(b, 10_000, 10 + 3.5 * b + site.length(), 1 + b));
+                rows.add(new NormRow(b, 10_000, 10 + 3.5 * b + site.length(), 1 + b));
             }
             sections.add(new DemoResults.NormTable(site, rows, Demo.conclusion(site, rows)));
         }
@@ -50,8 +50,8 @@ class ReportWriterTest {
     }
 
     /** K hits per prompt: the prompt (cut to {@code len}) first, then strings with awkward characters. */
-    static LabeledResult result(Metric metric, int len) {
-        List<LabeledResult.QueryHits> qs = new ArrayList<>();
+    static SearchResponse result(Metric metric, int len) {
+        List<SearchResponse.QueryHits> qs = new ArrayList<>();
         for (int q = 0; q < PROMPTS.size(); q++) {
             List<Hit> hits = new ArrayList<>();
             hits.add(new Hit(q, PROMPTS.get(q).substring(0, len), 1f));
@@ -59,9 +59,9 @@ class ReportWriterTest {
             for (int i = 1; i < K; i++) {
                 hits.add(new Hit(100 + i, odd[i - 1], 1f - i * 0.01f));
             }
-            qs.add(new LabeledResult.QueryHits(PROMPTS.get(q), q, hits));
+            qs.add(new SearchResponse.QueryHits(PROMPTS.get(q), q, hits));
         }
-        return new LabeledResult("cpu", metric, K, qs, 3.25);
+        return new SearchResponse("cpu", null, metric, K, 1000, qs, 3.25);
     }
 
     @Test

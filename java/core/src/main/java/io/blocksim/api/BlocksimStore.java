@@ -1,5 +1,6 @@
 package io.blocksim.api;
 
+import io.blocksim.search.NormStats;
 import io.blocksim.store.Manifest;
 import io.blocksim.store.Store;
 import io.blocksim.store.StoreImporter;
@@ -92,6 +93,31 @@ public final class BlocksimStore implements AutoCloseable {
      */
     public String string(int i) {
         return store.string(i);
+    }
+
+    /**
+     * The index of {@code text} among the strings (an imported store's labels), or -1 when the
+     * store does not hold it. A linear scan over the strings.
+     */
+    public int indexOf(String text) {
+        return store.indexOf(text);
+    }
+
+    /**
+     * The notebook's norm table of {@code site}: per block, in block order, the mean and sample
+     * standard deviation of the L2 norms of the last-position vectors of the first {@code rows}
+     * strings (all of them when the store holds fewer; the seed's "batch 0" is 10,000), read from
+     * the norms stored beside each shard, in double precision.
+     *
+     * @throws io.blocksim.InvalidArgumentException for fewer than 2 rows, or a site the store does
+     *     not hold at the last position
+     */
+    public List<NormRow> norms(String site, int rows) {
+        List<NormRow> out = new ArrayList<>();
+        for (NormStats.Row r : NormStats.table(store, site, rows)) {
+            out.add(new NormRow(r.block(), r.rows(), r.mean(), r.std()));
+        }
+        return List.copyOf(out);
     }
 
     /** The internal store, for the search layer. */

@@ -316,6 +316,46 @@ public final class Store implements AutoCloseable {
     }
 
     /**
+     * The index of {@code text} among the strings (an imported store's labels), or -1 when it is
+     * not there (also for text of another length, or with a character outside the vocabulary). A
+     * linear scan: about a millisecond per 100,000 strings.
+     *
+     * @throws ClosedException when the store is closed
+     */
+    public int indexOf(String text) {
+        checkOpen();
+        if (labels != null) {
+            return java.util.Arrays.asList(labels).indexOf(text);
+        }
+        int l = stringLength();
+        int[] cps = text.codePoints().toArray();
+        if (cps.length != l) {
+            return -1;
+        }
+        byte[] want = new byte[l];
+        for (int c = 0; c < l; c++) {
+            int id = -1;
+            for (int v = 0; v < vocab.length && id < 0; v++) {
+                id = vocab[v] == cps[c] ? v : -1;
+            }
+            if (id < 0) {
+                return -1;
+            }
+            want[c] = (byte) id;
+        }
+        MemorySegment target = MemorySegment.ofArray(want);
+        int n = stringCount();
+        for (int i = 0; i < n; i++) {
+            long at = (long) i * l;
+            // the first byte rules out almost every row without the cost of a mismatch call
+            if (strings.get(Npy.UINT8, at) == want[0] && MemorySegment.mismatch(strings, at, at + l, target, 0, l) < 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
      * String {@code i} decoded through the model's vocabulary (imported stores: its label).
      *
      * @throws StoreDamagedException when the strings file holds a token outside the vocabulary

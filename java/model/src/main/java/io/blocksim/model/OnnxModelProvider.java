@@ -13,6 +13,11 @@ public final class OnnxModelProvider implements ModelProvider {
     /** Strings per shard when the request leaves it open (the CLI's --shard-rows default). */
     static final int DEFAULT_SHARD_STRINGS = 131_072;
 
+    /** An open model as a {@link PromptEncoder}; closing the encoder closes the model. */
+    public static PromptEncoder encoder(TransformerModel model) {
+        return new Encoder(model);
+    }
+
     @Override
     public PromptEncoder open(Path model) {
         return new Encoder(model == null ? TransformerModel.openDefault() : TransformerModel.open(model));

@@ -1,0 +1,8 @@
+package io.blocksim.api;
+
+/**
+ * One block's row of the notebook's norm table: the mean and sample standard deviation of the L2
+ * norms of {@code rows} last-position vectors.
+ */
+public record NormRow(int block, int rows, double mean, double std) {
+}
