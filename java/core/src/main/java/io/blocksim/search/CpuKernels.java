@@ -1,5 +1,7 @@
 package io.blocksim.search;
 
+import io.blocksim.Metric;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
