@@ -2,6 +2,7 @@ package io.blocksim.search;
 
 import io.blocksim.spi.VectorSet;
 
+import io.blocksim.ClosedException;
 import io.blocksim.Metric;
 import io.blocksim.spi.SearchResult;
 import io.blocksim.spi.SearchBackend;
@@ -16,6 +17,11 @@ import java.util.List;
  * (site, block, position) — all strings at the last position, the unique prefixes at an earlier
  * one (whose labels are the prefixes) — and the queries are vectors taken from wherever the
  * caller likes (another site, a prompt, a file).
+ *
+ * <p>Thread safety: stateless; any number of threads may search one store with one backend at once
+ * (both are thread-safe, see {@link Store} and {@link SearchBackend}). When the store or the
+ * backend is closed before or during a search, the search ends with a
+ * {@link io.blocksim.ClosedException}, whichever step (lookup, scan or labelling) met the close.
  */
 public final class StoreSearch {
     private StoreSearch() {
@@ -28,6 +34,15 @@ public final class StoreSearch {
      * @param prompts  the prompt behind each query, or null when the queries came as vectors
      */
     public static LabeledResult search(Store store, SearchBackend backend, String site, int block, int position,
+            float[][] queries, List<String> prompts, int k, Metric metric) {
+        try {
+            return searchOpen(store, backend, site, block, position, queries, prompts, k, metric);
+        } catch (IllegalStateException e) {
+            throw closedOr(store, e);
+        }
+    }
+
+    private static LabeledResult searchOpen(Store store, SearchBackend backend, String site, int block, int position,
             float[][] queries, List<String> prompts, int k, Metric metric) {
         Manifest.Entry entry = store.entry(site, block, position);
         EntryKey key = entry.key();
@@ -50,10 +65,22 @@ public final class StoreSearch {
         if (queries.length == 0) {
             throw UserError.data("no queries: the prompt list is empty");
         }
-        long t0 = System.nanoTime();
-        SearchResult r = search.search(store.strings(), store.stringCount(), queries, k, metric);
-        double ms = (System.nanoTime() - t0) / 1e6;
-        return LabeledResult.of("cpu", r, prompts, store::string, ms);
+        try {
+            long t0 = System.nanoTime();
+            SearchResult r = search.search(store.strings(), store.stringCount(), queries, k, metric);
+            double ms = (System.nanoTime() - t0) / 1e6;
+            return LabeledResult.of("cpu", r, prompts, store::string, ms);
+        } catch (IllegalStateException e) {
+            throw closedOr(store, e);
+        }
+    }
+
+    /** The JDK's exception for a read of a closed store's memory, as a ClosedException; others as they are. */
+    private static RuntimeException closedOr(Store store, IllegalStateException e) {
+        if (store.isOpen()) {
+            return e;
+        }
+        return new ClosedException("store " + store.dir() + " was closed while a search ran", e);
     }
 
     /** The checks every backend relies on, with messages that say how to fix the input. */
