@@ -124,8 +124,9 @@ class StoreTest {
         assertThrows(IllegalStateException.class, () -> v.getAtIndex(Npy.FLOAT32, 0));
         assertThrows(IllegalStateException.class, () -> n.getAtIndex(Npy.FLOAT32, 0));
         assertThrows(IllegalStateException.class, () -> strings.get(Npy.UINT8, 0));
-        assertThrows(IllegalStateException.class, () -> store.string(0));
-        assertThrows(IllegalStateException.class, () -> store.vectors("block_output", 0, 3));
+        assertThrows(io.blocksim.ClosedException.class, () -> store.string(0));
+        assertThrows(io.blocksim.ClosedException.class, () -> store.vectors("block_output", 0, 3));
+        assertFalse(store.isOpen());
         store.close(); // twice is fine
     }
 
