@@ -92,7 +92,7 @@ public final class CpuSearchBackend implements SearchBackend {
      * {@inheritDoc}
      *
      * <p>Safe to call from many threads at once; each call scans on its own thread plus helpers
-     * from this backend's pool (never waiting in the pool's queue: see {@link Workers}).
+     * from this backend's pool (never waiting in the pool's queue: see {@code Workers}).
      *
      * @throws ClosedException when this backend was closed before the call, or when the store
      *     behind {@code data} is or gets closed ({@link ClosedStores#MESSAGE})
