@@ -58,9 +58,9 @@ import jcuda.runtime.cudaStream_t;
  * device context with one compute and one copy stream, and the residency cache, the staging
  * buffers, the streaming slots and the workspace are reused by every search; two searches at once
  * would interleave their launches and copies on those streams and overwrite each other's buffers.
- * (The device itself runs one search at full width, so serialising costs little.) {@link #close}
- * waits for the running search to finish, then frees the device memory; every later search throws
- * a {@link ClosedException}. A store closed during a search ends it with a {@link ClosedException}
+ * {@link #close} waits for the running search to finish, then frees the device memory; every later
+ * search throws a {@link ClosedException}. The statistics getters ({@link #residentBytes} and the
+ * like) read without the lock and may lag behind a search that is running. A store closed during a search ends it with a {@link ClosedException}
  * ({@link ClosedStores}): the host reads the store's segments only through the JDK's checked copies.
  */
 public final class CudaSearchBackend implements SearchBackend {
