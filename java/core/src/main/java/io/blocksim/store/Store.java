@@ -345,7 +345,7 @@ public final class Store implements AutoCloseable {
 
     private void checkOpen() {
         if (!arena.scope().isAlive()) {
-            throw new io.blocksim.ClosedException("store " + dir + " is closed");
+            throw new io.blocksim.ClosedException("store " + dir + " is closed: open it again to use it");
         }
     }
 
