@@ -158,7 +158,7 @@ class CloseDuringSearchTest {
                         unexpected.add(e);
                     }
                 });
-                sleepRandomly(rnd, 12_000);
+                sleepRandomly(rnd, 30_000);
                 long closeStart = System.nanoTime();
                 store.close();
                 int before = finished.get();
@@ -257,7 +257,7 @@ class CloseDuringSearchTest {
                         }
                     }
                 });
-                sleepRandomly(rnd, 12_000);
+                sleepRandomly(rnd, 30_000);
                 closeStart.set(System.nanoTime());
                 backend.close();
                 closeEnd.set(System.nanoTime());
