@@ -26,7 +26,9 @@ class LayeringTest {
 
     @BeforeAll
     static void load() {
+        // the other modules' test jars (core's, model's) are on this class path too: main classes only
         classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .withImportOption(location -> !location.contains("-tests.jar"))
                 .importPackages("io.blocksim");
     }
 

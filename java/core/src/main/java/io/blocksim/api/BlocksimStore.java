@@ -21,7 +21,7 @@ import java.util.List;
 public final class BlocksimStore implements AutoCloseable {
     private final Store store;
 
-    private BlocksimStore(Store store) {
+    BlocksimStore(Store store) {
         this.store = store;
     }
 

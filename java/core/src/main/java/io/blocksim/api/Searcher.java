@@ -27,13 +27,14 @@ import java.util.function.IntFunction;
  * and its {@link SearchResponse#note} says so. The model is opened on the first request with
  * prompts (about a second) and checked against the store's model.
  *
- * <p>Thread safety: one searcher may serve any number of threads at once. {@link #close} while
- * searches run ends them with a {@link ClosedException}.
+ * <p>Thread safety: one searcher may serve any number of threads at once. After {@link #close}
+ * every search throws a {@link ClosedException}; a search already running then either finishes or
+ * ends with one (the CPU backend lets it finish). Closing the store under a running search ends it
+ * with a {@link ClosedException}.
  */
 public final class Searcher implements AutoCloseable {
     private final BlocksimStore store;
     private final SearchBackend backend;
-    private final boolean ownsBackend;
     private final String reason;
     private final Path modelPath;
     private final boolean ownsEncoder;
@@ -44,13 +45,11 @@ public final class Searcher implements AutoCloseable {
     private Searcher(Builder b) {
         this.store = b.store;
         if (b.instance != null) {
-            this.backend = Backends.routed(b.instance);
-            this.ownsBackend = false;
+            this.backend = Backends.routedBorrowed(b.instance);  // closing it leaves the caller's backend open
             this.reason = b.instance.name() + " (given)";
         } else {
             Backends.Choice c = Backends.open(b.backendName);
             this.backend = c.backend();
-            this.ownsBackend = true;
             this.reason = c.reason();
         }
         this.modelPath = b.model;
@@ -93,9 +92,18 @@ public final class Searcher implements AutoCloseable {
      */
     public SearchResponse search(SearchRequest r) {
         checkOpen();
-        if (r.allPositions()) {
-            return embeddings(r);
+        try {
+            return r.allPositions() ? embeddings(r) : entrySearch(r);
+        } catch (IllegalStateException e) {
+            // the JDK's "already closed" from a mapped segment: the store was closed under us
+            if (!store.internal().isOpen()) {
+                throw new ClosedException("the store was closed while a search ran", e);
+            }
+            throw e;
         }
+    }
+
+    private SearchResponse entrySearch(SearchRequest r) {
         Store s = store.internal();
         Manifest.Entry e = s.entry(r.site(), r.block(), r.position());
         float[][] q = r.prompts() != null ? promptVectors(r.prompts(), r.querySite(), r.queryBlock()) : r.vectorsNoCopy();
@@ -222,9 +230,7 @@ public final class Searcher implements AutoCloseable {
             encoder = null;
         }
         try {
-            if (ownsBackend) {
-                backend.close();
-            }
+            backend.close();
         } finally {
             if (m != null) {
                 m.close();

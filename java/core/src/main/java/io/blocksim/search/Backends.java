@@ -1,6 +1,7 @@
 package io.blocksim.search;
 
 import io.blocksim.BlocksimException;
+import io.blocksim.ClosedException;
 import io.blocksim.DeviceException;
 import io.blocksim.InvalidArgumentException;
 import io.blocksim.Metric;
@@ -18,6 +19,9 @@ import java.util.ServiceLoader;
  * Chooses a search backend by name from the {@link SearchBackendProvider}s on the class path,
  * saying which and why, and routes each request the chosen backend does not
  * {@link SearchBackend#supports support} to the CPU backend, naming both in the result.
+ *
+ * <p>Thread safety: every method may be called from any thread; the providers are loaded once
+ * (two threads racing on the first call may both load them, and one list wins).
  */
 public final class Backends {
     private static volatile List<SearchBackendProvider> installed;
@@ -25,7 +29,10 @@ public final class Backends {
     private Backends() {
     }
 
-    /** A backend (already routed) and the one line that says why it was chosen. */
+    /**
+     * A backend (already routed) and the one line that says why it was chosen. Immutable; the
+     * backend is thread-safe as every {@link SearchBackend} is, so one choice may serve many threads.
+     */
     public record Choice(SearchBackend backend, String reason) {
     }
 
@@ -108,9 +115,22 @@ public final class Backends {
      * {@code primary}, except that a request it does not {@link SearchBackend#supports support} runs
      * on a CPU backend (made on first need, closed with the result); every result names the backend
      * that ran it, with a note when the request was handed over. A CPU backend is returned as it is.
+     *
+     * <p>The routed backend is as thread-safe as {@code primary}: it adds only the CPU backend, made
+     * once under a lock. Closing it closes both; afterwards every search throws a
+     * {@link io.blocksim.ClosedException}, whichever backend it would have gone to (a search already
+     * running on either ends as that backend's contract says).
      */
     public static SearchBackend routed(SearchBackend primary) {
-        return primary instanceof CpuSearchBackend || primary instanceof Routed ? primary : new Routed(primary);
+        return primary instanceof CpuSearchBackend || primary instanceof Routed ? primary : new Routed(primary, true);
+    }
+
+    /**
+     * As {@link #routed(SearchBackend)} for a backend that belongs to the caller: closing the
+     * result closes only the CPU backend it may have made, never {@code primary}.
+     */
+    public static SearchBackend routedBorrowed(SearchBackend primary) {
+        return new Routed(primary, false);
     }
 
     private static String oneLine(Throwable e) {
@@ -120,10 +140,13 @@ public final class Backends {
 
     private static final class Routed implements SearchBackend {
         private final SearchBackend primary;
-        private CpuSearchBackend cpu;
+        private final boolean ownsPrimary;
+        private CpuSearchBackend cpu;  // guarded by this
+        private volatile boolean closed;  // set under this
 
-        Routed(SearchBackend primary) {
+        Routed(SearchBackend primary, boolean ownsPrimary) {
             this.primary = primary;
+            this.ownsPrimary = ownsPrimary;
         }
 
         @Override
@@ -133,7 +156,10 @@ public final class Backends {
 
         @Override
         public SearchResult search(VectorSet data, float[][] queries, int k, Metric metric) {
-            if (primary.supports(data.dim(), k, metric)) {
+            if (closed) {
+                throw new ClosedException("the " + primary.name() + " search backend is closed");
+            }
+            if (primary.supports(data.dim(), k, metric) || primary instanceof CpuSearchBackend) {
                 SearchResult r = primary.search(data, queries, k, metric);
                 return r.backend() != null ? r : r.ranOn(primary.name(), null);
             }
@@ -143,6 +169,9 @@ public final class Backends {
         }
 
         private synchronized CpuSearchBackend cpu() {
+            if (closed) {  // never make a CPU backend that nobody will close
+                throw new ClosedException("the " + primary.name() + " search backend is closed");
+            }
             if (cpu == null) {
                 cpu = new CpuSearchBackend();
             }
@@ -153,10 +182,13 @@ public final class Backends {
         public void close() {
             CpuSearchBackend c;
             synchronized (this) {
+                closed = true;
                 c = cpu;
             }
             try {
-                primary.close();
+                if (ownsPrimary) {
+                    primary.close();
+                }
             } finally {
                 if (c != null) {
                     c.close();

@@ -7,16 +7,14 @@ import io.blocksim.spi.SearchResult;
 import io.blocksim.spi.SearchBackend;
 import io.blocksim.spi.VectorShard;
 import io.blocksim.InvalidArgumentException;
+import io.blocksim.ClosedException;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -38,6 +36,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * from the differences (no expansion, so no cancellation) and reported as {@code sqrt} of the float
  * sum; with many queries the expansion |q|^2 + |x|^2 - 2 q.x (from the same norms) only decides,
  * with a rounding slack, which rows need that exact sum.
+ *
+ * <p>Thread safety: one backend may serve any number of threads at once, with the same answers as
+ * one search at a time (each search keeps its own candidates and merges them in a fixed order). A
+ * search runs on the calling thread plus up to {@code threads - 1} helpers from the backend's pool,
+ * made on first need; the norms cache is a synchronized map. {@link #close} refuses every later
+ * search with a {@link ClosedException} and never breaks one that is running: that one finishes,
+ * on its own thread if the pool has gone. A store closed under a search ends it with a
+ * {@link ClosedException} ({@link ClosedStores}); a worker's own failure reaches the caller
+ * unwrapped, of its own kind.
  */
 public final class CpuSearchBackend implements SearchBackend {
     /** Up to this many queries the narrow kernel is used; above, the GEMM-shaped one. */
@@ -49,7 +56,8 @@ public final class CpuSearchBackend implements SearchBackend {
 
     private final int threads;
     private final int chunkRows;
-    private ForkJoinPool pool;
+    private ForkJoinPool pool;  // guarded by this
+    private volatile boolean closed;
     private final SearchRules.NormsCache normsCache = new SearchRules.NormsCache();
 
     /** Uses every available processor. */
@@ -82,8 +90,28 @@ public final class CpuSearchBackend implements SearchBackend {
         return threads;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Safe to call from many threads at once; each call scans on its own thread plus helpers
+     * from this backend's pool (never waiting in the pool's queue: see {@code Workers}).
+     *
+     * @throws ClosedException when this backend was closed before the call, or when the store
+     *     behind {@code data} is or gets closed ({@link ClosedStores#MESSAGE})
+     */
     @Override
     public SearchResult search(VectorSet data, float[][] queries, int k, Metric metric) {
+        if (closed) {
+            throw new ClosedException("the cpu search backend is closed");
+        }
+        try {
+            return searchOpen(data, queries, k, metric);
+        } catch (IllegalStateException e) {
+            throw ClosedStores.translate(data, e);  // the store's arena closed under a read
+        }
+    }
+
+    private SearchResult searchOpen(VectorSet data, float[][] queries, int k, Metric metric) {
         SearchRules.validate(data, queries, k);
         int dim = data.dim();
         int nq = queries.length;
@@ -117,54 +145,31 @@ public final class CpuSearchBackend implements SearchBackend {
         long rowBytes = (long) dim * Float.BYTES;
         int blockRows = Math.max(12, (int) (BLOCK_BYTES / rowBytes) / 12 * 12);
         Scan scan = new Scan(shards, norms, chunks, dim, metric, gemm, groups, narrow, groupSize, blockRows);
-        if (workers == 1) {
-            scan.run(found[0]);
-        } else {
-            List<Callable<Void>> tasks = new ArrayList<>();
-            for (Candidates c : found) {
-                tasks.add(() -> {
-                    scan.run(c);
-                    return null;
-                });
-            }
-            List<Future<Void>> done;
-            try {
-                done = pool().invokeAll(tasks);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while searching", e);
-            }
-            for (Future<Void> f : done) {
-                try {
-                    f.get();
-                } catch (ExecutionException e) {
-                    Throwable cause = e.getCause();
-                    if (cause instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    if (cause instanceof Error err) {
-                        throw err;
-                    }
-                    throw new IllegalStateException(cause);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while searching", e);
-                }
-            }
-        }
+        // worker 0 runs here; a failing worker's exception reaches the caller as it is
+        Workers.run(workers == 1 ? null : pool(), workers, w -> scan.run(found[w]));
         return merge(found, nq, k, metric);
     }
 
+    /**
+     * Refuses every later search with a {@link ClosedException} and lets the pool's threads end.
+     * Returns at once; searches already running finish normally (their helpers that have not
+     * started are left to the calling threads). Idempotent.
+     */
     @Override
     public synchronized void close() {
+        closed = true;
         if (pool != null) {
-            pool.shutdownNow();
+            pool.shutdown();  // not shutdownNow: running helpers finish their chunks
             pool = null;
         }
         normsCache.clear();
     }
 
+    /** The helpers' pool, made on first need; null once closed (the caller then scans alone). */
     private synchronized ForkJoinPool pool() {
+        if (closed) {
+            return null;
+        }
         if (pool == null) {
             pool = new ForkJoinPool(threads);
         }

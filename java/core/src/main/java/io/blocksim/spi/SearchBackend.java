@@ -8,10 +8,15 @@ import io.blocksim.Metric;
  * {@link #supports supports}: the same rows in the same order (ties to the lower row) and scores
  * within 1e-5 of a float64 reference.
  *
- * <p>Thread safety: implementations must allow concurrent {@link #search} calls from many threads
- * (a backend may serialise them internally; the CUDA backend does, since it owns one device
- * context and its streams). {@link #close} may be called while searches run; they then end with a
- * {@link io.blocksim.ClosedException} and never touch freed memory.
+ * <p>Thread safety: implementations must allow concurrent {@link #search} calls from many threads,
+ * each answered as if it ran alone (a backend may serialise them internally; the CUDA backend
+ * does, since it owns one device context and its streams). {@link #close} may be called from any
+ * thread, also while searches run: a search that starts after it throws
+ * {@link io.blocksim.ClosedException}; one already running either finishes normally or ends with
+ * a {@link io.blocksim.ClosedException}, and neither hangs nor touches freed memory. The same holds
+ * when the memory behind {@code data} is released under a search (a store closed): the search
+ * ends with a {@link io.blocksim.ClosedException}. Failures inside a backend's worker threads reach
+ * the caller as the kind they are, not wrapped.
  */
 public interface SearchBackend extends AutoCloseable {
     /** A short name for messages and JSON ("cpu", "cuda"). */

@@ -31,6 +31,17 @@ import java.util.TreeSet;
  * segment taken from the store throws {@link IllegalStateException} and the store's own methods
  * throw {@link ClosedException}.
  *
+ * <p>Thread safety: an open store may be shared by any number of threads. Everything it holds is
+ * fixed when {@link #open} returns: the maps and arrays are filled in the constructor, reached
+ * only through final fields (so every thread that sees the store sees them complete, however the
+ * store was handed over) and never written again; the segments belong to one shared arena, so any
+ * thread may read them. {@link #close} may be called from any thread, also while others read or
+ * search: it is idempotent; after it every method that looks up an entry or reads mapped data
+ * throws {@link io.blocksim.ClosedException} (the manifest's facts stay readable); and a read
+ * racing with it either completes or throws
+ * {@link IllegalStateException} (the JDK's scoped access: never a read of unmapped memory), which
+ * the search layer reports as a {@link io.blocksim.ClosedException}.
+ *
  * <p>Rows of an entry at the last position L-1 are strings 0..N-1. Rows of an entry at an earlier
  * position t are the unique prefixes of length t+1 in order of first occurrence; row r stands for
  * the prefix of string {@code prefixIndex(t)[r]}.
@@ -432,9 +443,17 @@ public final class Store implements AutoCloseable {
         }
     }
 
-    /** Unmaps every file of the store; segments and vector sets taken from it become unusable. */
+    /** False once {@link #close} has been called (by any thread). */
+    public boolean isOpen() {
+        return arena.scope().isAlive();
+    }
+
+    /**
+     * Unmaps every file of the store; segments and vector sets taken from it become unusable.
+     * Idempotent and safe to call from any thread, also while other threads search the store.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (arena.scope().isAlive()) {
             arena.close();
         }

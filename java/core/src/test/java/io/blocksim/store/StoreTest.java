@@ -134,6 +134,7 @@ class StoreTest {
         assertThrows(ClosedException.class, () -> store.string(0));
         assertThrows(ClosedException.class, () -> store.vectors("block_output", 0, 3));
         assertThrows(ClosedException.class, () -> store.prefixIndex(1));
+        assertFalse(store.isOpen());
         store.close(); // twice is fine
     }
 

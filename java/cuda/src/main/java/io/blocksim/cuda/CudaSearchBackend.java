@@ -5,6 +5,7 @@ import io.blocksim.InvalidArgumentException;
 import io.blocksim.search.SearchRules;
 import io.blocksim.Metric;
 import io.blocksim.search.Norms;
+import io.blocksim.search.ClosedStores;
 import io.blocksim.spi.SearchBackend;
 import io.blocksim.spi.SearchResult;
 import io.blocksim.spi.VectorSet;
@@ -50,6 +51,16 @@ import jcuda.runtime.cudaStream_t;
  * one stream, one synchronization before the download. Query batches keep the candidate buffer
  * bounded. Dimensions the kernels do not take ({@code D % 4 != 0}, {@code D > 4096}) and
  * {@code k > 1024} are answered by the CPU backend.
+ *
+ * <p>Thread safety: any number of threads may share one backend, but {@link #search} and
+ * {@link #close} are {@code synchronized}, so searches run one at a time: the backend owns one
+ * device context with one compute and one copy stream, and the residency cache, the staging
+ * buffers, the streaming slots and the workspace are reused by every search; two searches at once
+ * would interleave their launches and copies on those streams and overwrite each other's buffers.
+ * {@link #close} waits for the running search to finish, then frees the device memory; every later
+ * search throws a {@link ClosedException}. The statistics getters ({@link #residentBytes} and the
+ * like) read without the lock and may lag behind a search that is running. A store closed during a search ends it with a {@link ClosedException}
+ * ({@link ClosedStores}): the host reads the store's segments only through the JDK's checked copies.
  */
 public final class CudaSearchBackend implements SearchBackend {
     /** At and above this many queries (in a batch) the SGEMM path is used when cuBLAS is available. */
@@ -338,7 +349,10 @@ public final class CudaSearchBackend implements SearchBackend {
         } catch (CudaException e) {
             drainStreams();
             throw new CudaFailure("CUDA search failed while " + stage + ": " + CudaErrors.explain(e.getMessage()), e);
-        } catch (RuntimeException | Error e) {
+        } catch (RuntimeException e) {
+            drainStreams();
+            throw ClosedStores.translate(data, e);  // a store closed under the upload: ClosedException
+        } catch (Error e) {
             drainStreams();
             throw e;
         } finally {

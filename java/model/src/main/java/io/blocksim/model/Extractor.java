@@ -6,6 +6,13 @@ package io.blocksim.model;
  * of its strings, at an earlier position the prefixes whose first string is among them. A unit that
  * throws has delivered an unknown part of its rows: run it again. One unit runs at a time per
  * extractor, on all its threads.
+ *
+ * <p>Thread safety: an extractor is not thread-safe; call it from one thread at a time. It may
+ * use threads of its own: {@link PrefixExtractor} calls the sink from its worker threads (the
+ * caller's among them), {@link FullModelExtractor} from the calling thread. Either way the calls
+ * never overlap, and every call happens-before {@link #run} returns, so a sink needs no locking of
+ * its own but must not depend on the thread it is called on (no thread-locals, no segments of a
+ * confined arena).
  */
 public interface Extractor extends AutoCloseable {
 
@@ -29,7 +36,10 @@ public interface Extractor extends AutoCloseable {
     /** One line for logs: which engine, with which settings. */
     String describe();
 
-    /** Computes unit {@code unit} of {@code plan}, delivering to {@code sink} on this thread. */
+    /**
+     * Computes unit {@code unit} of {@code plan}, delivering to {@code sink} one call at a time,
+     * possibly from the extractor's own threads; all of the unit is delivered when this returns.
+     */
     void run(ExtractionPlan plan, int unit, VectorSink sink);
 
     /** Every unit in order. */
