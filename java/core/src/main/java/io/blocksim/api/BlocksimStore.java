@@ -34,6 +34,9 @@ public final class BlocksimStore implements AutoCloseable {
      * @throws io.blocksim.StoreIncompatibleException when it is of another format version
      */
     public static BlocksimStore open(Path dir) {
+        if (dir == null) {
+            throw new io.blocksim.InvalidArgumentException("no store folder given");
+        }
         return new BlocksimStore(Store.open(dir));
     }
 
@@ -45,6 +48,8 @@ public final class BlocksimStore implements AutoCloseable {
      *
      * @throws io.blocksim.InvalidDataException for a vectors file that is not float32 [N, dim], or
      *     labels that do not match its rows
+     * @throws io.blocksim.TargetExistsException when {@code out} already exists
+     * @throws io.blocksim.InvalidArgumentException for a site name that is not a plain word
      * @throws io.blocksim.FileAccessException when a file cannot be read or written
      */
     public static void importVectors(Path vectors, Path labels, Path out, String site) {

@@ -120,12 +120,13 @@ public final class Extraction {
     /**
      * Runs to the end, telling {@code listener} as shards finish.
      *
-     * @throws InvalidArgumentException without blocksim-model, or for a length, site, block or
-     *     position the model does not have
+     * @throws InvalidArgumentException for a length, site, block or position the model does not have
      * @throws io.blocksim.StoreIncompatibleException the folder holds another store and replacing
      *     was not allowed
      * @throws io.blocksim.InvalidDataException the corpus does not fit the model's vocabulary
-     * @throws io.blocksim.ModelException, io.blocksim.DeviceException, io.blocksim.FileAccessException
+     * @throws io.blocksim.ModelException without blocksim-model, or when the model cannot be loaded or run
+     * @throws io.blocksim.DeviceException when the requested device fails
+     * @throws io.blocksim.FileAccessException when a file cannot be read or written
      */
     public ExtractionRequest.Summary run(ExtractionRequest.Listener listener) {
         if (stringLength < 1) {

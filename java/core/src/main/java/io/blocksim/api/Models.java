@@ -1,6 +1,6 @@
 package io.blocksim.api;
 
-import io.blocksim.InvalidArgumentException;
+import io.blocksim.ModelException;
 import io.blocksim.spi.ModelProvider;
 import io.blocksim.spi.PromptEncoder;
 import java.nio.file.Path;
@@ -21,8 +21,8 @@ public final class Models {
      * Opens a model for prompts: {@code model} an ONNX file, or null for the shipped model.
      * Close it when done.
      *
-     * @throws InvalidArgumentException when {@code blocksim-model} is not on the class path
-     * @throws io.blocksim.ModelException when the model cannot be found or loaded
+     * @throws ModelException when {@code blocksim-model} is not on the class path, or the model
+     *     cannot be found or loaded
      */
     public static PromptEncoder open(Path model) {
         return provider().open(model);
@@ -36,7 +36,7 @@ public final class Models {
     static ModelProvider provider() {
         ModelProvider p = find();
         if (p == null) {
-            throw new InvalidArgumentException("prompts and extraction need the model: add blocksim-model to the"
+            throw new ModelException("prompts and extraction need the model: add blocksim-model to the"
                     + " class path, or give query vectors");
         }
         return p;

@@ -110,7 +110,7 @@ public final class SearchRequest {
     private static float[][] copy(float[][] v) {
         float[][] out = new float[v.length][];
         for (int i = 0; i < v.length; i++) {
-            out[i] = v[i].clone();
+            out[i] = v[i] == null ? null : v[i].clone();
         }
         return out;
     }
@@ -148,13 +148,14 @@ public final class SearchRequest {
 
         /** Queries as vectors: {@code [Q][dim]}, the candidates' dimension. */
         public Builder vectors(float[][] queries) {
-            this.vectors = queries == null ? null : copy(queries);
+            this.vectors = queries == null ? null : copy(queries);  // null rows stay null: build() names them
             return this;
         }
 
         /** Queries as prompts, run through the model (the store's model) to the query site's last position. */
         public Builder prompts(List<String> prompts) {
-            this.prompts = prompts == null ? null : List.copyOf(prompts);
+            // not List.copyOf: a null prompt must reach build(), which says which one it is
+            this.prompts = prompts == null ? null : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(prompts));
             return this;
         }
 

@@ -15,6 +15,7 @@ import io.blocksim.text.Tokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.IntFunction;
 
 /**
@@ -27,9 +28,9 @@ import java.util.function.IntFunction;
  * and its {@link SearchResponse#note} says so. The model is opened on the first request with
  * prompts (about a second) and checked against the store's model.
  *
- * <p>Thread safety: one searcher may serve any number of threads at once. After {@link #close}
- * every search throws a {@link ClosedException}; a search already running then either finishes or
- * ends with one (the CPU backend lets it finish). Closing the store under a running search ends it
+ * <p>Thread safety: one searcher may serve any number of threads at once. {@link #close} refuses
+ * new searches with a {@link ClosedException} and waits for those already running to finish before
+ * it frees the backend and the model. Closing the store under a running search ends that search
  * with a {@link ClosedException}.
  */
 public final class Searcher implements AutoCloseable {
@@ -41,8 +42,13 @@ public final class Searcher implements AutoCloseable {
     private PromptEncoder encoder;
     private EmbeddingSearch embeddings;
     private volatile boolean closed;
+    /** Searches hold the read side; close takes the write side, so it never frees a model or backend in use. */
+    private final ReentrantReadWriteLock inUse = new ReentrantReadWriteLock();
 
     private Searcher(Builder b) {
+        if (!b.store.internal().isOpen()) {
+            throw new ClosedException("store " + b.store.dir() + " is closed: open it again to search it");
+        }
         this.store = b.store;
         if (b.instance != null) {
             this.backend = Backends.routedBorrowed(b.instance);  // closing it leaves the caller's backend open
@@ -91,8 +97,12 @@ public final class Searcher implements AutoCloseable {
      * @throws io.blocksim.DeviceException a GPU failed
      */
     public SearchResponse search(SearchRequest r) {
-        checkOpen();
+        if (r == null) {
+            throw new InvalidArgumentException("no request: build one with SearchRequest.builder");
+        }
+        inUse.readLock().lock();
         try {
+            checkOpen();
             return r.allPositions() ? embeddings(r) : entrySearch(r);
         } catch (IllegalStateException e) {
             // the JDK's "already closed" from a mapped segment: the store was closed under us
@@ -100,13 +110,15 @@ public final class Searcher implements AutoCloseable {
                 throw new ClosedException("the store was closed while a search ran", e);
             }
             throw e;
+        } finally {
+            inUse.readLock().unlock();
         }
     }
 
     private SearchResponse entrySearch(SearchRequest r) {
         Store s = store.internal();
         Manifest.Entry e = s.entry(r.site(), r.block(), r.position());
-        float[][] q = r.prompts() != null ? promptVectors(r.prompts(), r.querySite(), r.queryBlock()) : r.vectorsNoCopy();
+        float[][] q = r.prompts() != null ? encode(r.prompts(), r.querySite(), r.queryBlock()) : r.vectorsNoCopy();
         checkK(r.k(), e.rows(), "candidate rows");
         if (q[0].length != e.dim()) {
             throw new InvalidDataException("the queries have " + q[0].length + " values but the candidates have "
@@ -126,7 +138,16 @@ public final class Searcher implements AutoCloseable {
      * @throws StoreIncompatibleException when the store was made by another model
      */
     public float[][] promptVectors(List<String> prompts, String site, int block) {
-        checkOpen();
+        inUse.readLock().lock();
+        try {
+            checkOpen();
+            return encode(prompts, site, block);
+        } finally {
+            inUse.readLock().unlock();
+        }
+    }
+
+    private float[][] encode(List<String> prompts, String site, int block) {
         if (store.imported()) {
             throw new InvalidArgumentException("store " + store.dir() + " holds imported vectors: give query vectors,"
                     + " not prompts");
@@ -217,24 +238,31 @@ public final class Searcher implements AutoCloseable {
         }
     }
 
-    /** Closes the backend and the model this searcher opened (not those given to it). Idempotent. */
+    /**
+     * Refuses new searches, waits for the searches in flight to finish (a model must never be freed
+     * while ONNX Runtime runs it), then closes the backend and the model this searcher opened (not
+     * those given to it). Idempotent.
+     */
     @Override
     public void close() {
-        PromptEncoder m;
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            m = ownsEncoder ? encoder : null;
-            encoder = null;
-        }
+        closed = true;
+        inUse.writeLock().lock();
         try {
-            backend.close();
-        } finally {
-            if (m != null) {
-                m.close();
+            PromptEncoder m;
+            synchronized (this) {
+                m = ownsEncoder ? encoder : null;
+                encoder = null;
+                embeddings = null;
             }
+            try {
+                backend.close();
+            } finally {
+                if (m != null) {
+                    m.close();
+                }
+            }
+        } finally {
+            inUse.writeLock().unlock();
         }
     }
 

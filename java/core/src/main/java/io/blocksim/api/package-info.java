@@ -62,12 +62,21 @@
  *
  * <h2>Threads</h2>
  * An open store, a searcher and a backend may each be shared by any number of threads. Closing a
- * store or searcher while searches run ends those searches with a {@link io.blocksim.ClosedException};
- * no unmapped memory is ever read. Builders are not thread-safe; what they build is.
+ * store while searches run ends them with a {@link io.blocksim.ClosedException}; no unmapped memory
+ * is ever read. Closing a searcher refuses new searches and waits for running ones to finish before
+ * it frees the model and the backend. Builders are not thread-safe; what they build is.
  *
  * <h2>JVM flags</h2>
- * Full CPU speed needs {@code --add-modules jdk.incubator.vector} (the Vector API); mapping and the
+ * JDK 25. Full CPU speed needs {@code --add-modules jdk.incubator.vector} (the Vector API); the
  * fastest segment views want {@code --enable-native-access=ALL-UNNAMED}. Without them the library
- * still works.
+ * still works: the search runs scalar code with the same answers (one warning line), and extraction
+ * runs the full model instead of the prefix-sharing step engine.
+ *
+ * <h2>Files outside the jars</h2>
+ * The model ({@code artifacts/model/blocksim-shakespeare.onnx} and its step graphs) is found under
+ * {@code BLOCKSIM_PROJECT_DIR} or above the jars; give another with {@link
+ * io.blocksim.api.Extraction#model} or {@link io.blocksim.api.Searcher.Builder#model(java.nio.file.Path)}.
+ * The corpus comes from {@code BLOCKSIM_DATASET}, {@link io.blocksim.api.Extraction#corpus}, or a
+ * sha256-checked download.
  */
 package io.blocksim.api;

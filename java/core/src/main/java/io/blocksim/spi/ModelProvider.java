@@ -24,7 +24,9 @@ public interface ModelProvider {
      * @throws io.blocksim.InvalidArgumentException for targets the model does not have
      * @throws io.blocksim.StoreIncompatibleException when {@code out} holds another store and
      *     {@code replace} is false
-     * @throws io.blocksim.ModelException, io.blocksim.DeviceException, io.blocksim.FileAccessException
+     * @throws io.blocksim.ModelException when the model cannot be loaded or run
+     * @throws io.blocksim.DeviceException when the requested device fails
+     * @throws io.blocksim.FileAccessException when a file cannot be read or written
      */
     ExtractionRequest.Summary extract(ExtractionRequest request, ExtractionRequest.Listener listener);
 }

@@ -18,14 +18,17 @@ public interface Extractor extends AutoCloseable {
 
     /**
      * The fastest extractor for {@code model}: on the CPU the step engine when the model's step
-     * graphs lie beside it, else (and on CUDA, where the step engine's Java attention would move
+     * graphs lie beside it and the JVM has the Vector API ({@code --add-modules
+     * jdk.incubator.vector}), else (and on CUDA, where the step engine's Java attention would move
      * every step's keys and values between host and device) the full model; see
      * {@link #describe()} to tell the user which.
      *
      * @throws io.blocksim.ModelException when the step graphs beside the model cannot be loaded
      */
     static Extractor open(TransformerModel model, PrefixExtractor.Options options) {
-        if (!model.deviceChoice().cuda() && PrefixExtractor.available(model.path(), model.spec().nLayer())) {
+        // the step engine's attention runs on the Vector API: a JVM without the module gets the full model
+        boolean vectorApi = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        if (vectorApi && !model.deviceChoice().cuda() && PrefixExtractor.available(model.path(), model.spec().nLayer())) {
             return PrefixExtractor.open(model, options);
         }
         return new FullModelExtractor(model);

@@ -81,5 +81,47 @@ class ReadmeExampleTest {
                 }
             }
         }
+
+        closingASearcherUnderPromptSearchesWaitsForThem(store);
+    }
+
+    /**
+     * Closing a searcher while threads run prompt searches: the searcher waits for them before it
+     * frees the model (freeing an ONNX Runtime session under a running search crashed the JVM),
+     * and every thread then ends with a ClosedException.
+     */
+    private static void closingASearcherUnderPromptSearchesWaitsForThem(Path store) throws Exception {
+        SearchRequest prompts = SearchRequest.builder("proj_output", 5).prompts("my most gr", "is dreams,").k(3).build();
+        for (int round = 0; round < 3; round++) {
+            try (BlocksimStore s = BlocksimStore.open(store)) {
+                Searcher searcher = Searcher.builder(s).backend("cpu").build();
+                searcher.search(prompts);  // the model is open
+                java.util.concurrent.ConcurrentLinkedQueue<Throwable> ends = new java.util.concurrent.ConcurrentLinkedQueue<>();
+                java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+                List<Thread> threads = new java.util.ArrayList<>();
+                for (int t = 0; t < 4; t++) {
+                    threads.add(Thread.ofPlatform().start(() -> {
+                        try {
+                            while (true) {
+                                searcher.search(prompts);
+                                done.incrementAndGet();
+                            }
+                        } catch (Throwable e) {
+                            ends.add(e);
+                        }
+                    }));
+                }
+                Thread.sleep(150);
+                searcher.close();
+                for (Thread t : threads) {
+                    t.join(30_000);
+                }
+                assertEquals(4, ends.size());
+                for (Throwable e : ends) {
+                    assertEquals(io.blocksim.ClosedException.class, e.getClass(), String.valueOf(e));
+                }
+                assertTrue(done.get() > 0, "searches ran before the close");
+            }
+        }
     }
 }
