@@ -2,7 +2,14 @@ package io.blocksim.cli;
 
 import io.blocksim.BlocksimException;
 import io.blocksim.InvalidArgumentException;
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.OutputStreamWriter;
+import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.InvalidPathException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -42,7 +49,66 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        utf8StandardStreams();
+        String unreadable = unreadableArgument(args);
+        if (unreadable != null) {
+            System.err.println("blocksim: " + unreadable);
+            System.err.flush();
+            System.exit(CliError.USAGE);
+        }
+        int code = execute(args);
+        System.out.flush();
+        System.err.flush();
+        System.exit(code);
+    }
+
+    /**
+     * Makes stdout and stderr write UTF-8 whatever the locale. JSON must be UTF-8 (RFC 8259), and a
+     * table must show a label as it is stored (UTF-8): a platform-charset stream would turn 'é' into
+     * '?' under LANG=C or with no LANG at all. UTF-8 bytes are what pipes, files and today's
+     * terminals expect even where no locale is set (as Python's UTF-8 mode does in the C locale).
+     */
+    static void utf8StandardStreams() {
+        System.setOut(new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 8192), true,
+                StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(new BufferedOutputStream(new FileOutputStream(FileDescriptor.err), 8192), true,
+                StandardCharsets.UTF_8));
+    }
+
+    /**
+     * One line naming the locale when an argument holds characters the JVM could not decode from
+     * it (the JVM decodes arguments and file names with the locale's charset, {@code
+     * sun.jnu.encoding}: under LANG=C an 'é' arrives as U+FFFD and no such file name can be
+     * opened), else null. The launcher runs the JVM under C.UTF-8 when the locale is C, POSIX or
+     * unset, so this is seen only when the JVM is started otherwise.
+     */
+    static String unreadableArgument(String[] args) {
+        String jnu = System.getProperty("sun.jnu.encoding", "UTF-8");
+        if (isUtf8(jnu)) {
+            return null;
+        }
+        for (String a : args) {
+            if (a.indexOf('\uFFFD') >= 0) {
+                return "the argument '" + a + "' has characters the locale cannot represent (" + localeWords(jnu)
+                        + "); run blocksim under a UTF-8 locale, e.g. LC_ALL=C.UTF-8";
+            }
+        }
+        return null;
+    }
+
+    /** The locale in words for messages: "LANG=C, charset ANSI_X3.4-1968" or "no LANG or LC_* set, ...". */
+    static String localeWords(String charset) {
+        for (String v : new String[] {"LC_ALL", "LC_CTYPE", "LANG"}) {
+            String value = System.getenv(v);
+            if (value != null && !value.isEmpty()) {
+                return v + "=" + value + ", charset " + charset;
+            }
+        }
+        return "no LANG or LC_* set, charset " + charset;
+    }
+
+    private static boolean isUtf8(String charset) {
+        return charset.equalsIgnoreCase("UTF-8") || charset.equalsIgnoreCase("UTF8");
     }
 
     /** Runs the CLI and returns its exit code (0 ok, 1 data error, 2 usage error). */
@@ -53,6 +119,9 @@ public final class Main implements Runnable {
 
     static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
+        // help, usage and error lines in UTF-8 too, whatever stdout.encoding the locale gave
+        cli.setOut(new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true));
+        cli.setErr(new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true));
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         cli.setUsageHelpWidth(100); // the examples and option texts are written for 100 columns
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
@@ -60,6 +129,14 @@ public final class Main implements Runnable {
                     || java.util.Arrays.asList(parsed.originalArgs().toArray()).contains("--verbose");
             PrintWriter err = cmd.getErr();
             Throwable t = ex;
+            if (t instanceof InvalidPathException p && !isUtf8(System.getProperty("sun.jnu.encoding", "UTF-8"))) {
+                // a file name the locale's charset cannot encode: say so, not a Java exception with '?'s
+                err.println("blocksim: a file name has characters the locale cannot represent ("
+                        + localeWords(System.getProperty("sun.jnu.encoding")) + "); run blocksim under a UTF-8 locale,"
+                        + " e.g. LC_ALL=C.UTF-8");
+                err.flush();
+                return CliError.USAGE;
+            }
             if (t instanceof BlocksimException || t instanceof CliError) {
                 err.println("blocksim: " + t.getMessage());
                 if (verbose) {

@@ -170,14 +170,21 @@ final class SearchCommand implements Callable<Integer> {
         try (Arena arena = Arena.ofConfined()) {
             NpyArray a = Npy.map(file, arena);
             long[] shape = a.header().shape();
-            if (a.header().dtype() != NpyDtype.FLOAT32 || shape.length < 1 || shape.length > 2) {
-                throw new InvalidDataException("query file " + file + " must be float32 of shape [Q, dim] or [dim], got "
-                        + a.header().dtype() + " " + java.util.Arrays.toString(shape));
+            NpyDtype dtype = a.header().dtype();
+            if (dtype != NpyDtype.FLOAT32) {
+                // numpy's names for what the file holds, never the Java enum's
+                throw new InvalidDataException("query file " + file + " holds " + dtype.numpyName() + " ('" + dtype.descr()
+                        + "') values of shape " + a.header().shapeString() + ": queries are float32 ('<f4'); convert it"
+                        + " with numpy.save(f, a.astype('<f4'))");
+            }
+            if (shape.length < 1 || shape.length > 2) {
+                throw new InvalidDataException("query file " + file + " has shape " + a.header().shapeString()
+                        + ": queries are float32 of shape (Q, dim) or (dim,); reshape it, e.g. a.reshape(-1, a.shape[-1])");
             }
             int rows = shape.length == 2 ? Math.toIntExact(shape[0]) : 1;
             int dim = Math.toIntExact(shape[shape.length - 1]);
             if (rows == 0 || dim == 0) {
-                throw new InvalidDataException("query file " + file + " is empty (shape " + java.util.Arrays.toString(shape) + ")");
+                throw new InvalidDataException("query file " + file + " is empty (shape " + a.header().shapeString() + ")");
             }
             float[][] q = new float[rows][dim];
             for (int r = 0; r < rows; r++) {

@@ -160,7 +160,10 @@ class ErrorKindsTest {
         Path ints = dir.resolve("ints.npy");
         Npy.writeInts(ints, new int[] {1, 2, 3});
         InvalidDataException notFloat = library(InvalidDataException.class, () -> SearchCommand.readQueries(ints));
-        assertTrue(notFloat.getMessage().contains("float32"), notFloat.getMessage());
+        // numpy's names for the dtype and its shape, never the Java enum's (INT32) or Arrays.toString
+        assertTrue(notFloat.getMessage().contains("holds int32 ('<i4') values of shape (3,): queries are float32 ('<f4');"
+                + " convert it with numpy.save(f, a.astype('<f4'))"), notFloat.getMessage());
+        assertFalse(notFloat.getMessage().contains("INT32"), notFloat.getMessage());
         CliTest.writeQueries(dir.resolve("wide.npy"), new float[][] {new float[9]});
         float[][] wide = SearchCommand.readQueries(dir.resolve("wide.npy"));
         try (BlocksimStore s = BlocksimStore.open(st); Searcher cpu = Searcher.builder(s).backend("cpu").build()) {

@@ -91,12 +91,17 @@ public final class StoreImporter {
         try {
             a = Npy.map(file, arena);
         } catch (NpyFormatException e) {
-            throw new InvalidDataException(file + " " + e.problem() + ": importing needs a float32 [rows, dim] array saved"
-                    + " with numpy.save", e);
+            // the file is a real npy file the user saved correctly; say what about it blocksim cannot
+            // read and the one line that converts it (a big-endian or other dtype, Fortran order)
+            if (e.problem().startsWith("has unsupported dtype") || e.problem().startsWith("is in Fortran")) {
+                throw new InvalidDataException(file + " " + e.problem() + ": importing reads little-endian float32 ('<f4')"
+                        + " in C order; convert it with numpy.save(f, numpy.ascontiguousarray(a, dtype='<f4'))", e);
+            }
+            throw e; // its message names the problem and the fix
         }
         if (a.dtype() != NpyDtype.FLOAT32) {
-            throw new InvalidDataException(file + " holds " + a.dtype().numpyName() + " values: importing needs float32;"
-                    + " convert with numpy.save(f, a.astype('float32'))");
+            throw new InvalidDataException(file + " holds " + a.dtype().numpyName() + " ('" + a.dtype().descr()
+                    + "') values: importing reads float32 ('<f4'); convert it with numpy.save(f, a.astype('<f4'))");
         }
         if (a.ndim() != 2) {
             throw new InvalidDataException(file + " has shape " + a.header().shapeString() + ": importing needs a 2-D array"
@@ -140,7 +145,10 @@ public final class StoreImporter {
         Deque<Path> createdParents = createParents(parent);
         Path tmp;
         try {
-            tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".import-");
+            // not createTempDirectory: its 0700 would stay on the store after the rename; a plain
+            // createDirectory gets the caller's umask, as mkdir would. The pid and clock make the name unique.
+            tmp = Files.createDirectory(parent.resolve("." + target.getFileName() + ".import-"
+                    + ProcessHandle.current().pid() + "-" + System.nanoTime()));
         } catch (IOException e) {
             removeEmpty(createdParents);
             throw FileOps.io("create a folder in", parent, e);

@@ -90,7 +90,10 @@ public record Corpus(String text, String sha256, Path source) {
         System.err.println("blocksim: downloading TinyShakespeare to " + target);
         try {
             Files.createDirectories(target.getParent());
-            Path tmp = Files.createTempFile(target.getParent(), "input", ".part");
+            // not createTempFile: its 0600 would stay on the cached corpus after the rename; Files.copy
+            // creates the file as a plain create would, under the caller's umask
+            Path tmp = target.resolveSibling(target.getFileName() + ".part-" + ProcessHandle.current().pid() + "-"
+                    + System.nanoTime());
             try {
                 HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(15))
                         .followRedirects(HttpClient.Redirect.NORMAL).build();

@@ -54,8 +54,9 @@ public final class Tokenizer {
             char c = s.charAt(i);
             int id = c < ids.length ? ids[c] : -1;
             if (id < 0) {
-                throw new InvalidArgumentException("character " + describe(c) + " at position " + i + " of " + quote(s)
-                        + " is not in the model's vocabulary");
+                // name the whole code point (an emoji is two UTF-16 units) and count positions in characters
+                throw new InvalidArgumentException("character " + describe(s.codePointAt(i)) + " at position "
+                        + s.codePointCount(0, i) + " of " + quote(s) + " is not in the model's vocabulary");
             }
             out[i] = (byte) id;
         }
@@ -74,8 +75,9 @@ public final class Tokenizer {
         return decode(tokens, 0, tokens.length);
     }
 
-    static String describe(char c) {
-        return quote(String.valueOf(c)) + String.format(" (U+%04X)", (int) c);
+    /** A code point as users see it: the character quoted, then its Unicode number ('😀' (U+1F600)). */
+    static String describe(int codePoint) {
+        return quote(Character.toString(codePoint)) + String.format(java.util.Locale.ROOT, " (U+%04X)", codePoint);
     }
 
     /** Python-repr-like quoting, as the notebook prints strings: 'ng\nfantast'. */

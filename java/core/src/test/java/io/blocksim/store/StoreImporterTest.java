@@ -135,7 +135,39 @@ class StoreImporterTest {
         Path f = tmp.resolve("ints.npy");
         Npy.writeInts(f, new int[ROWS]);
         String m = fails(f, labelsFile(ROWS), "v", InvalidDataException.class);
-        assertTrue(m.contains("holds int32 values") && m.contains("astype('float32')"), m);
+        assertTrue(m.contains("holds int32 ('<i4') values") && m.contains("numpy.save(f, a.astype('<f4'))"), m);
+        assertFalse(m.contains("INT32"), m);
+    }
+
+    /** A header numpy.save really writes for {@code descr} and {@code fortran}, then ROWS x DIM elements of 4 bytes. */
+    private Path rawNpy(String name, String descr, boolean fortran) throws IOException {
+        String dict = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': (" + ROWS
+                + ", " + DIM + "), }";
+        int pad = 64 - (10 + dict.length() + 1) % 64;
+        String header = dict + " ".repeat(pad % 64) + "\n";
+        byte[] h = header.getBytes(StandardCharsets.ISO_8859_1);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(10 + h.length + ROWS * DIM * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) 0x93).put("NUMPY".getBytes(StandardCharsets.ISO_8859_1)).put((byte) 1).put((byte) 0);
+        b.putShort((short) h.length).put(h);
+        Path f = tmp.resolve(name);
+        Files.write(f, b.array());
+        return f;
+    }
+
+    /**
+     * A big-endian or Fortran-order float32 file is what numpy.save writes for such an array: the
+     * message says what is wrong and the one line that converts it, not "save it with numpy.save".
+     */
+    @Test
+    void bigEndianAndFortranOrderSayWhatIsWrongAndTheFix() throws IOException {
+        String big = fails(rawNpy("big.npy", ">f4", false), labelsFile(ROWS), "v", InvalidDataException.class);
+        assertTrue(big.contains("big.npy has unsupported dtype '>f4' (big-endian)"), big);
+        assertTrue(big.contains("numpy.save(f, numpy.ascontiguousarray(a, dtype='<f4'))"), big);
+        assertFalse(big.contains("saved with numpy.save"), big);
+        String fortran = fails(rawNpy("fortran.npy", "<f4", true), labelsFile(ROWS), "v", InvalidDataException.class);
+        assertTrue(fortran.contains("fortran.npy is in Fortran (column-major) order"), fortran);
+        assertTrue(fortran.contains("numpy.save(f, numpy.ascontiguousarray(a, dtype='<f4'))"), fortran);
+        assertFalse(fortran.contains("saved with numpy.save"), fortran);
     }
 
     @Test

@@ -82,6 +82,19 @@ class TextPipelineTest {
         assertTrue(e.getMessage().contains("'z'") && e.getMessage().contains("position 2"), e.getMessage());
     }
 
+    /** An emoji is one character (two UTF-16 units): named whole, shown, and counted as one position. */
+    @Test
+    void tokenizerNamesAWholeCodePointOutsideTheBasicPlane() {
+        Tokenizer tok = new Tokenizer(" !abc");
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> tok.encode("a\uD83D\uDE00b"));
+        assertTrue(e.getMessage().contains("character '\uD83D\uDE00' (U+1F600) at position 1 of"), e.getMessage());
+        assertTrue(!e.getMessage().contains("U+D83D") && !e.getMessage().contains("'?'"), e.getMessage());
+        e = assertThrows(InvalidArgumentException.class, () -> tok.encode("\uD83D\uDE00\uD83D\uDE00z"));
+        assertTrue(e.getMessage().contains("(U+1F600) at position 0"), e.getMessage());
+        e = assertThrows(InvalidArgumentException.class, () -> tok.encode("ab\u00e9"));
+        assertTrue(e.getMessage().contains("'\u00e9' (U+00E9) at position 2"), e.getMessage());
+    }
+
     @Test
     void quoteLooksLikePythonRepr() {
         assertEquals("'my most gr'", Tokenizer.quote("my most gr"));
