@@ -32,7 +32,7 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Extraction throughput with the demo's targets (proj_output and ffwd_output of every block at the
+ * Extraction throughput with the demo's targets (block_output, proj_output and ffwd_output of every block at the
  * last position, ffwd_output of the last block one position earlier) on the corpus's first strings:
  * the step engine ({@link PrefixExtractor}: each distinct prefix once, key/value cache) and the full
  * model over whole strings ({@link FullModelExtractor}), medians over repeats, and optionally

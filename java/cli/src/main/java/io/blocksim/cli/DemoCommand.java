@@ -9,6 +9,7 @@ import io.blocksim.demo.NormChart;
 import io.blocksim.demo.ReportWriter;
 import io.blocksim.model.PrefixExtractor;
 import io.blocksim.model.StoreExtraction;
+import io.blocksim.model.Target;
 import io.blocksim.api.BlocksimStore;
 import io.blocksim.api.Searcher;
 import io.blocksim.model.OnnxModelProvider;
@@ -19,6 +20,7 @@ import io.blocksim.store.Store;
 import io.blocksim.text.Corpus;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -120,9 +122,24 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private double ensureStore(TransformerModel tm, Path dir, int l) {
+        List<Target> targets = StoreExtraction.demoTargets(tm.spec().nLayer(), l);
+        boolean rebuild = false;
         if (Files.isRegularFile(dir.resolve(Manifest.FILE))) {
             try (Store s = Store.open(dir)) {
-                return 0; // complete and readable
+                List<String> missing = missing(s, targets);
+                if (missing.isEmpty()) {
+                    return 0; // complete, readable and holding every table's entries
+                }
+                // a store from an earlier version (before block_output was stored): the writer cannot add
+                // entries to a finished store, so the demo's own store is made again; a store the user
+                // named is theirs and is not deleted
+                String what = dir + " lacks " + String.join(", ", missing);
+                if (store != null) {
+                    throw CliError.usage("the demo's tables need " + String.join(", ", missing) + ", which "
+                            + dir + " does not hold: give another --store (the demo builds it there) or none");
+                }
+                System.err.println("blocksim: the demo's store " + what + " (made by an earlier version); rebuilding it");
+                rebuild = true;
             } catch (StoreException | FileAccessException e) {
                 // incomplete, damaged or of another version: extracting resumes or says why it cannot
                 System.err.println("blocksim: " + e.getMessage() + " — extracting");
@@ -135,10 +152,27 @@ final class DemoCommand implements Callable<Integer> {
             List<String> include = quick ? Demo.PROMPTS.stream().filter(p -> p.length() == l
                     && corpus.text().contains(p)).toList() : List.of();
             StoreExtraction.Summary sum = StoreExtraction.run(tm, corpus, l, quick ? QUICK_STRINGS : 0, include,
-                    StoreExtraction.demoTargets(tm.spec().nLayer(), l), 131_072, PrefixExtractor.Options.defaults(), dir,
-                    false, bar::stepBy, line -> System.err.println("blocksim: " + line));
+                    targets, 131_072, PrefixExtractor.Options.defaults(), dir, rebuild, bar::stepBy,
+                    line -> System.err.println("blocksim: " + line));
             return sum.seconds();
         }
+    }
+
+    /** The demo's entries {@code s} does not hold, in words ("block_output blocks 0,1,2,3,4,5 at position 9"). */
+    static List<String> missing(Store s, List<Target> targets) {
+        java.util.Map<String, List<Integer>> bySite = new java.util.LinkedHashMap<>();
+        for (Target t : targets) {
+            boolean held = s.entries().stream().anyMatch(e -> e.site().equals(t.site().cliName()) && e.block() == t.block()
+                    && e.position() == t.position());
+            if (!held) {
+                bySite.computeIfAbsent(t.site().cliName() + " at position " + t.position(), k -> new ArrayList<>())
+                        .add(t.block());
+            }
+        }
+        List<String> out = new ArrayList<>();
+        bySite.forEach((k, blocks) -> out.add(k.replace(" at position ", (blocks.size() > 1 ? " blocks " : " block ")
+                + blocks.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")) + " at position ")));
+        return out;
     }
 
     static Path defaultStore(String modelSha, boolean quick) {

@@ -25,8 +25,8 @@ import picocli.CommandLine.Option;
 @Command(name = "extract", mixinStandardHelpOptions = true,
         description = {"Run the model over every unique substring of the corpus and store the chosen intermediates.",
             "",
-            "With no --sites/--blocks/--positions it stores what the demo needs: proj_output and ffwd_output of every"
-                + " block at the last position, and ffwd_output of the last block at position L-2. At an earlier position"
+            "With no --sites/--blocks/--positions it stores what the demo needs: block_output, proj_output and"
+                + " ffwd_output of every block at the last position, and ffwd_output of the last block at position L-2. At an earlier position"
                 + " only the unique prefixes are stored (the model is causal). Kill it at any moment and run the same"
                 + " command again: it continues from the last complete shard."})
 final class ExtractCommand implements Callable<Integer> {

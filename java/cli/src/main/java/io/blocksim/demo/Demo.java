@@ -13,7 +13,7 @@ import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
- * The research notebook's tables on a store: the norm tables of proj_output and ffwd_output,
+ * The research notebook's tables on a store: the norm tables of block_output, proj_output and ffwd_output,
  * the cosine searches for the prompts, the embeddings search and the L2 comparison. Prints each
  * table as soon as it is computed and returns them all as {@link DemoResults}.
  */
@@ -21,7 +21,14 @@ public final class Demo {
     public static final List<String> PROMPTS = List.of("my most gr", "is dreams,");
     /** The notebook's norm tables cover its first batch: the first 10,000 strings. */
     public static final int NORM_ROWS = 10_000;
-    public static final List<String> NORM_SITES = List.of("proj_output", "ffwd_output");
+    /**
+     * The norm tables in the notebook's order: its first loads {@code _block_output_filename}, the
+     * residual stream (block_output), its second ffwd_output. proj_output, which the notebook has
+     * no table of, comes between them.
+     */
+    public static final List<String> NORM_SITES = List.of("block_output", "proj_output", "ffwd_output");
+    /** The sites the notebook has a norm table of. */
+    static final List<String> NOTEBOOK_NORM_SITES = List.of("block_output", "ffwd_output");
 
     /**
      * One search table of the notebook: candidates are {@code site} of {@code block} at
@@ -132,7 +139,11 @@ public final class Demo {
         return store.indexOf(prompt);
     }
 
-    /** The notebook's conclusion when it holds for this model, otherwise what holds instead. */
+    /**
+     * What this model shows for {@code site}: for the notebook's sites (block_output, ffwd_output)
+     * whether its conclusion (norm and std grow with depth) holds; for proj_output, which the
+     * notebook has no table of, what holds here.
+     */
     public static String conclusion(String site, List<NormRow> rows) {
         boolean meanGrows = true;
         boolean stdGrows = true;
@@ -140,17 +151,24 @@ public final class Demo {
             meanGrows &= rows.get(i).mean() > rows.get(i - 1).mean();
             stdGrows &= rows.get(i).std() > rows.get(i - 1).std();
         }
-        if (meanGrows && stdGrows) {
-            return "Norm and std dev of " + site + " go up in the later layers, as in the notebook: "
-                    + "cosine similarity is probably a better measure than Euclidean distance.";
-        }
         NormRow first = rows.get(0);
         NormRow last = rows.get(rows.size() - 1);
         double cvMin = rows.stream().mapToDouble(r -> r.std() / r.mean()).min().orElse(0);
         double cvMax = rows.stream().mapToDouble(r -> r.std() / r.mean()).max().orElse(0);
-        return String.format(Locale.ROOT, "Unlike the notebook, the norms of %s do not grow steadily with depth (mean %.1f at"
-                + " layer 0, %.1f at layer %d); the spread is large relative to the mean (std/mean %.2f to %.2f), so"
-                + " cosine similarity still looks the better measure.", site, first.mean(), last.mean(), last.block(),
-                cvMin, cvMax);
+        boolean inNotebook = NOTEBOOK_NORM_SITES.contains(site);
+        String growth = String.format(Locale.ROOT, "mean %.1f at layer 0, %.1f at layer %d; std %.1f to %.1f",
+                first.mean(), last.mean(), last.block(), first.std(), last.std());
+        if (meanGrows && stdGrows) {
+            return (inNotebook ? "As in the notebook, norm and std dev of " + site + " go up in every later layer ("
+                    : "The notebook has no table of " + site + "; here its norm and std dev go up in every later layer (")
+                    + growth + "): cosine similarity is probably a better measure than Euclidean distance.";
+        }
+        String what = meanGrows ? "the norms grow with depth but the std dev does not grow in every layer"
+                : stdGrows ? "the std dev grows with depth but the norms do not grow in every layer"
+                : "neither the norms nor the std dev grow steadily with depth";
+        return String.format(Locale.ROOT, "%s %s (%s); the spread is large relative to the mean (std/mean %.2f to %.2f), so"
+                + " cosine similarity still looks the better measure.",
+                inNotebook ? "Unlike the notebook, for " + site : "The notebook has no table of " + site + "; here",
+                what, growth, cvMin, cvMax);
     }
 }

@@ -39,12 +39,30 @@ public final class NormChart {
     private NormChart() {
     }
 
+    /**
+     * A series' legend: the site, what it is, and what this model shows for it
+     * ("block_output (residual stream): mean 27.9 to 61.7").
+     */
+    static String legend(DemoResults.NormTable t) {
+        String what = switch (t.site()) {
+            case "block_output" -> " (residual stream, the notebook's first table)";
+            case "proj_output" -> " (attention's contribution, no notebook table)";
+            case "ffwd_output" -> " (feed-forward's contribution)";
+            default -> "";
+        };
+        if (t.layers().isEmpty()) {
+            return t.site() + what;
+        }
+        return String.format(Locale.ROOT, "%s%s: mean %.1f to %.1f", t.site(), what, t.layers().get(0).mean(),
+                t.layers().get(t.layers().size() - 1).mean());
+    }
+
     /** The chart of {@code tables} (one series per site); {@code scope} marks a quick run. */
     public static JFreeChart chart(List<DemoResults.NormTable> tables, String scope) {
         YIntervalSeriesCollection data = new YIntervalSeriesCollection();
         for (int i = 0; i < tables.size(); i++) {
             DemoResults.NormTable t = tables.get(i);
-            YIntervalSeries s = new YIntervalSeries(t.site());
+            YIntervalSeries s = new YIntervalSeries(legend(t));
             // sites side by side around each layer, so their bars do not hide each other
             double shift = (i - (tables.size() - 1) / 2.0) * 0.08;
             for (var row : t.layers()) {

@@ -126,7 +126,7 @@ public final class ReportWriter {
         if (note != null) {
             b.append("> ").append(note).append(".\n\n");
         }
-        b.append("![Norm mean \u00b1 std per layer of proj_output and ffwd_output](").append(CHART).append(")\n\n");
+        b.append("![Norm mean \u00b1 std per layer of block_output, proj_output and ffwd_output](").append(CHART).append(")\n\n");
         for (DemoResults.Section s : r.sections()) {
             b.append("## ").append(NotebookFormat.heading(s, scope)).append("\n\n");
             switch (s) {

@@ -99,7 +99,9 @@ class DemoTest {
             DemoResults r = new Demo("test.onnx", s, searcher, Demo.PROMPTS, 10).run(true, "cpu (test)", null, System.nanoTime(),
                     printed::append);
             assertTrue(r.prompts().stream().allMatch(DemoResults.Prompt::stored), "the excerpt holds both prompts");
-            assertEquals(2, r.norms().size());
+            assertEquals(Demo.NORM_SITES, r.norms().stream().map(DemoResults.NormTable::site).toList());
+            assertTrue(printed.indexOf("## Norms of block_output") < printed.indexOf("## Norms of proj_output")
+                    && printed.indexOf("## Norms of proj_output") < printed.indexOf("## Norms of ffwd_output"), "notebook order");
             assertEquals(Demo.NOTEBOOK_TABLES.size() + 2, r.searches().size());
 
             String scope = r.scope();
@@ -170,7 +172,7 @@ class DemoTest {
         assertEquals(0, code, text);
         String md = Files.readString(report.resolve(ReportWriter.MARKDOWN));
         List<String> headings = text.lines().filter(l -> l.startsWith("## ")).toList();
-        assertEquals(2 + Demo.NOTEBOOK_TABLES.size() + 2, headings.size(), text);
+        assertEquals(Demo.NORM_SITES.size() + Demo.NOTEBOOK_TABLES.size() + 2, headings.size(), text);
         for (String h : headings) {
             assertTrue(h.contains("[quick: "), "quick in " + h);
             assertTrue(md.contains("\n" + h + "\n"), h + " in report.md");
@@ -183,5 +185,39 @@ class DemoTest {
         assertEquals(2, json.get("norms").size());
         assertEquals(headings.size() - 2, json.get("searches").size());
         assertNotNull(ImageIO.read(report.resolve(ReportWriter.CHART).toFile()));
+    }
+
+    /** The demo's store holds block_output of every block: the notebook's first norm table is the residual stream's. */
+    @Test
+    void theFirstNormTableIsTheResidualStream() {
+        try (BlocksimStore s = BlocksimStore.open(storeDir); Searcher searcher = searcher(s)) {
+            Demo d = new Demo("test.onnx", s, searcher, Demo.PROMPTS, 10);
+            DemoResults.NormTable block = d.norms("block_output");
+            assertEquals(6, block.layers().size());
+            assertTrue(block.layers().stream().allMatch(r -> r.mean() > 0 && Double.isFinite(r.std())), block.layers().toString());
+            assertTrue(block.conclusion().contains("block_output") && !block.conclusion().contains("no table of"),
+                    block.conclusion());
+            assertTrue(d.norms("proj_output").conclusion().startsWith("The notebook has no table of proj_output"),
+                    d.norms("proj_output").conclusion());
+            assertTrue(NormChart.legend(block).startsWith("block_output (residual stream, the notebook's first table): mean "),
+                    NormChart.legend(block));
+        }
+    }
+
+    /** The notebook's conclusion when it holds, what holds instead when it does not, per site. */
+    @Test
+    void conclusionsSayWhatThisModelShowsForEachSite() {
+        List<io.blocksim.api.NormRow> growing = List.of(new io.blocksim.api.NormRow(0, 100, 27.9, 1.1),
+                new io.blocksim.api.NormRow(1, 100, 33.4, 1.7), new io.blocksim.api.NormRow(2, 100, 61.7, 11.7));
+        assertEquals("As in the notebook, norm and std dev of block_output go up in every later layer (mean 27.9 at layer 0,"
+                + " 61.7 at layer 2; std 1.1 to 11.7): cosine similarity is probably a better measure than Euclidean"
+                + " distance.", Demo.conclusion("block_output", growing));
+        List<io.blocksim.api.NormRow> flat = List.of(new io.blocksim.api.NormRow(0, 100, 26.3, 5.8),
+                new io.blocksim.api.NormRow(1, 100, 20.0, 6.0), new io.blocksim.api.NormRow(2, 100, 34.5, 21.1));
+        String c = Demo.conclusion("ffwd_output", flat);
+        assertTrue(c.startsWith("Unlike the notebook, for ffwd_output the std dev grows with depth but the norms do not"
+                + " grow in every layer (mean 26.3 at layer 0, 34.5 at layer 2"), c);
+        assertTrue(Demo.conclusion("proj_output", flat).startsWith("The notebook has no table of proj_output; here"),
+                Demo.conclusion("proj_output", flat));
     }
 }

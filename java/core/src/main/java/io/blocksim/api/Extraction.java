@@ -79,7 +79,7 @@ public final class Extraction {
 
     /**
      * Store {@code site} of {@code block} at {@code position} (0..L-1, negative from the end). With
-     * no targets, the demo's set: proj_output and ffwd_output of every block at the last position
+     * no targets, the demo's set: block_output, proj_output and ffwd_output of every block at the last position
      * and ffwd_output of the last block one position earlier.
      */
     public Extraction target(String site, int block, int position) {

@@ -29,10 +29,14 @@ import java.util.function.LongConsumer;
  * the same bytes as an uninterrupted run's.
  */
 public final class StoreExtraction {
-    /** The demo's set: proj_output and ffwd_output of every block at the last position, ffwd_output of the last block at t = L-2. */
+    /**
+     * The demo's set: block_output (the residual stream, the notebook's first norm table),
+     * proj_output and ffwd_output of every block at the last position, and ffwd_output of the last
+     * block at t = L-2: 3 x nLayer + 1 entries (19 for the shipped model).
+     */
     public static List<Target> demoTargets(int nLayer, int stringLength) {
         List<Target> out = new ArrayList<>();
-        for (Site s : List.of(Site.PROJ_OUTPUT, Site.FFWD_OUTPUT)) {
+        for (Site s : List.of(Site.BLOCK_OUTPUT, Site.PROJ_OUTPUT, Site.FFWD_OUTPUT)) {
             for (int b = 0; b < nLayer; b++) {
                 out.add(new Target(s, b, stringLength - 1));
             }
