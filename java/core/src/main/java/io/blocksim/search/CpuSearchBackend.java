@@ -13,6 +13,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -62,6 +65,8 @@ public final class CpuSearchBackend implements SearchBackend {
     private ForkJoinPool pool;  // guarded by this
     private volatile boolean closed;
     private final SearchRules.NormsCache normsCache = new SearchRules.NormsCache();
+    /** Per shard: its local rows of {@link #hugeNormRows} (found once per shard, not per search). */
+    private final Map<VectorShard, int[]> hugeRows = Collections.synchronizedMap(new WeakHashMap<>());
 
     /** Uses every available processor. */
     public CpuSearchBackend() {
@@ -163,19 +168,31 @@ public final class CpuSearchBackend implements SearchBackend {
      * Stores refuse rows whose norm overflows float, so this is normally empty; one pass over the
      * norms (a 1/dim of the data).
      */
-    private static int[] hugeNormRows(List<VectorShard> shards, MemorySegment[] norms) {
+    private int[] hugeNormRows(List<VectorShard> shards, MemorySegment[] norms) {
         int[] out = new int[0];
-        int n = 0;
         for (int i = 0; i < shards.size(); i++) {
             VectorShard s = shards.get(i);
-            for (int r = 0; r < s.rows(); r++) {
-                float v = norms[i].get(Norms.LE_FLOAT, (long) r * Float.BYTES);
-                if (!(v <= 0x1p125f)) {
-                    if (n == out.length) {
-                        out = Arrays.copyOf(out, Math.max(8, 2 * n));
-                    }
-                    out[n++] = s.firstRow() + r;
+            MemorySegment n = norms[i];
+            int[] local = hugeRows.computeIfAbsent(s, x -> hugeNormRows(n, x.rows()));
+            int at = out.length;
+            out = Arrays.copyOf(out, at + local.length);
+            for (int j = 0; j < local.length; j++) {
+                out[at + j] = s.firstRow() + local[j];
+            }
+        }
+        return out;
+    }
+
+    private static int[] hugeNormRows(MemorySegment norms, int rows) {
+        int[] out = new int[0];
+        int n = 0;
+        for (int r = 0; r < rows; r++) {
+            float v = norms.get(Norms.LE_FLOAT, (long) r * Float.BYTES);
+            if (!(v <= 0x1p125f)) {
+                if (n == out.length) {
+                    out = Arrays.copyOf(out, Math.max(8, 2 * n));
                 }
+                out[n++] = r;
             }
         }
         return Arrays.copyOf(out, n);
@@ -194,6 +211,7 @@ public final class CpuSearchBackend implements SearchBackend {
             pool = null;
         }
         normsCache.clear();
+        hugeRows.clear();
     }
 
     /** The helpers' pool, made on first need; null once closed (the caller then scans alone). */

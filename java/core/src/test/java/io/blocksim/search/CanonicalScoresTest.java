@@ -58,6 +58,22 @@ class CanonicalScoresTest {
         }
     }
 
+    /** Cosine rows whose norm nears float's maximum are always rescored (their float dot may overflow). */
+    @Test
+    void rowsWithNormsNearFloatMaxAreRanked() {
+        float[][] data = {{1f, 1f}, {-2.4e38f, 2.4e38f}, {2.4e38f, 2.4e38f}, {0f, -3e-3f}};
+        for (int nq : new int[] {1, 17}) {
+            float[][] queries = new float[nq][];
+            Arrays.fill(queries, new float[] {2f, 2f});
+            try (Arena arena = Arena.ofConfined(); CpuSearchBackend b = new CpuSearchBackend(1)) {
+                SearchResult r = b.search(TestVectors.shards(arena, data, new int[] {4}, true), queries, 4,
+                        Metric.COSINE);
+                assertArrayEquals(new int[] {0, 2, 1, 3}, r.rows()[nq - 1]);
+                assertArrayEquals(new float[] {1f, 1f, 0f, (float) -Math.sqrt(0.5)}, r.scores()[nq - 1]);
+            }
+        }
+    }
+
     /** Where a distance truly cannot be represented, one clear error rather than Infinity. */
     @Test
     void distanceBeyondFloatRangeIsAnError() {
