@@ -13,6 +13,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,11 +34,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (see {@link CpuKernels}); with several query groups, each block of rows is scored against every
  * group while it is still in the core's L2 cache.
  *
- * <p>Cosine uses the shard's norms, or norms this backend computes once per shard and keeps while
- * the shard is in use; queries are normalized once, in double. Every reported L2 score is computed
- * from the differences (no expansion, so no cancellation) and reported as {@code sqrt} of the float
- * sum; with many queries the expansion |q|^2 + |x|^2 - 2 q.x (from the same norms) only decides,
- * with a rounding slack, which rows need that exact sum.
+ * <p>The kernels only find candidates; every reported score is computed by {@link CanonicalScores}
+ * (in double, one fixed order), which also ranks the final top-k, so a score does not depend on the
+ * batch, the kernel or the thread count. The kernels keep, besides each query's top-k by their
+ * float keys, every row within a proven rounding slack of its k-th key ({@link Slack}); only those
+ * few are rescored. Cosine kernels use the shard's norms, or norms this backend computes once per
+ * shard and keeps while the shard is in use; queries are normalized once, in double. The L2 kernels
+ * sum the squared differences; with many queries the expansion |q|^2 + |x|^2 - 2 q.x (from the same
+ * norms) only decides, with a rounding slack, which rows need that sum.
  *
  * <p>Thread safety: one backend may serve any number of threads at once, with the same answers as
  * one search at a time (each search keeps its own candidates and merges them in a fixed order). A
@@ -59,6 +65,8 @@ public final class CpuSearchBackend implements SearchBackend {
     private ForkJoinPool pool;  // guarded by this
     private volatile boolean closed;
     private final SearchRules.NormsCache normsCache = new SearchRules.NormsCache();
+    /** Per shard: its local rows of {@link #hugeNormRows} (found once per shard, not per search). */
+    private final Map<VectorShard, int[]> hugeRows = Collections.synchronizedMap(new WeakHashMap<>());
 
     /** Uses every available processor. */
     public CpuSearchBackend() {
@@ -138,16 +146,56 @@ public final class CpuSearchBackend implements SearchBackend {
         }
         int[] chunks = chunks(shards);
         int workers = shareable ? Math.max(1, Math.min(threads, chunks.length / 3)) : 1;
+        Slack slack = Slack.of(metric, dim);
         Candidates[] found = new Candidates[workers];
         for (int w = 0; w < workers; w++) {
-            found[w] = new Candidates(nq, groupCount * groupSize, groupSize, k);
+            found[w] = new Candidates(nq, groupCount * groupSize, groupSize, k, slack);
         }
         long rowBytes = (long) dim * Float.BYTES;
         int blockRows = Math.max(12, (int) (BLOCK_BYTES / rowBytes) / 12 * 12);
         Scan scan = new Scan(shards, norms, chunks, dim, metric, gemm, groups, narrow, groupSize, blockRows);
         // worker 0 runs here; a failing worker's exception reaches the caller as it is
         Workers.run(workers == 1 ? null : pool(), workers, w -> scan.run(found[w]));
-        return merge(found, nq, k, metric);
+        int[] forced = metric == Metric.COSINE ? hugeNormRows(shards, norms) : new int[0];
+        return merge(data, queries, found, slack, forced, k, metric);
+    }
+
+    /**
+     * Cosine: rows whose stored norm is above 2^125 or not finite, which every query rescores. For
+     * them the kernels' float dot product may overflow (|x . q'| <= |x| |q'| can pass float's
+     * range when |x| nears it) and give an infinite or NaN key that says nothing of the row's rank;
+     * below 2^125 no partial sum can overflow ({@link Slack}'s bound keeps it under 2^126).
+     * Stores refuse rows whose norm overflows float, so this is normally empty; one pass over the
+     * norms (a 1/dim of the data).
+     */
+    private int[] hugeNormRows(List<VectorShard> shards, MemorySegment[] norms) {
+        int[] out = new int[0];
+        for (int i = 0; i < shards.size(); i++) {
+            VectorShard s = shards.get(i);
+            MemorySegment n = norms[i];
+            int[] local = hugeRows.computeIfAbsent(s, x -> hugeNormRows(n, x.rows()));
+            int at = out.length;
+            out = Arrays.copyOf(out, at + local.length);
+            for (int j = 0; j < local.length; j++) {
+                out[at + j] = s.firstRow() + local[j];
+            }
+        }
+        return out;
+    }
+
+    private static int[] hugeNormRows(MemorySegment norms, int rows) {
+        int[] out = new int[0];
+        int n = 0;
+        for (int r = 0; r < rows; r++) {
+            float v = norms.get(Norms.LE_FLOAT, (long) r * Float.BYTES);
+            if (!(v <= 0x1p125f)) {
+                if (n == out.length) {
+                    out = Arrays.copyOf(out, Math.max(8, 2 * n));
+                }
+                out[n++] = r;
+            }
+        }
+        return Arrays.copyOf(out, n);
     }
 
     /**
@@ -163,6 +211,7 @@ public final class CpuSearchBackend implements SearchBackend {
             pool = null;
         }
         normsCache.clear();
+        hugeRows.clear();
     }
 
     /** The helpers' pool, made on first need; null once closed (the caller then scans alone). */
@@ -351,28 +400,38 @@ public final class CpuSearchBackend implements SearchBackend {
         }
     }
 
-    private static SearchResult merge(Candidates[] found, int nq, int k, Metric metric) {
+    /**
+     * The final answer: per query, the candidates of all workers, cut at the relaxed global k-th
+     * kernel key (every row of the canonical top-k passes it: see {@link Slack}), plus the forced
+     * rows, rescored and ranked by {@link CanonicalScores}, which computes every reported score.
+     */
+    private static SearchResult merge(VectorSet data, float[][] queries, Candidates[] found, Slack slack,
+            int[] forced, int k, Metric metric) {
+        int nq = queries.length;
         int[][] rows = new int[nq][k];
         float[][] scores = new float[nq][k];
         for (int q = 0; q < nq; q++) {
             int total = 0;
             for (Candidates c : found) {
-                total += c.heap(q).size();
+                total += c.candidateCount(q);
             }
             long[] all = new long[total];
             int at = 0;
             for (Candidates c : found) {
-                at = c.heap(q).drainTo(all, at);
+                at = c.collect(q, all, at);
             }
             Arrays.sort(all);  // packed order: best key first, then lower row
-            for (int i = 0; i < k; i++) {
-                float key = TopK.keyOf(all[i]);
-                rows[q][i] = TopK.rowOf(all[i]);
-                scores[q][i] = metric == Metric.L2 ? (float) Math.sqrt(0.0 - key) : key + 0.0f;
+            float cut = slack.relax(TopK.keyOf(all[k - 1]));
+            int[] candidates = new int[total + forced.length];
+            int n = 0;
+            for (int i = 0; i < total; i++) {
+                if (i < k || !(TopK.keyOf(all[i]) < cut)) {  // NaN keys (sorted last) are kept
+                    candidates[n++] = TopK.rowOf(all[i]);
+                }
             }
-            if (metric == Metric.L2) {
-                SearchRules.lowerRowFirstAmongEqual(rows[q], scores[q]);
-            }
+            System.arraycopy(forced, 0, candidates, n, forced.length);
+            candidates = Arrays.copyOf(candidates, n + forced.length);
+            CanonicalScores.topK(data, queries[q], q, metric, k, candidates, rows[q], scores[q]);
         }
         return new SearchResult(metric, k, rows, scores);
     }

@@ -75,8 +75,9 @@ public final class EmbeddingSearch {
                     xq += dots[t][a][qt[t] & 0xff];
                     xx += dots[t][a][a];
                 }
-                double score = metric == Metric.COSINE
-                        ? xq / (Math.max(Math.sqrt(xx), Metric.NORM_EPS) * Math.max(qNorm, Metric.NORM_EPS))
+                double score = metric == Metric.COSINE  // clamped like every cosine (CanonicalScores)
+                        ? Math.clamp(xq / (Math.max(Math.sqrt(xx), Metric.NORM_EPS) * Math.max(qNorm, Metric.NORM_EPS)),
+                                -1.0, 1.0)
                         : Math.sqrt(Math.max(0, xx + qq - 2 * xq));
                 score = (float) score;
                 if (heap.size() < k) {

@@ -57,6 +57,26 @@ final class TopK {
         return size < k ? Float.NaN : keyOf(heap[0]);
     }
 
+    /** Returned by {@link #offerReturningOut} when nothing left: no real candidate packs to it (row -1, NaN key). */
+    static final long NONE = (long) Integer.MAX_VALUE << 32 | 0xffffffffL;
+
+    /**
+     * Offers {@code packed} and returns the candidate that is not held afterwards: the evicted
+     * worst, {@code packed} itself when it did not get in, or {@link #NONE} while fewer than k are held.
+     */
+    long offerReturningOut(long packed) {
+        if (size < k) {
+            offer(packed);
+            return NONE;
+        }
+        if (packed < heap[0]) {
+            long out = heap[0];
+            siftDown(packed);
+            return out;
+        }
+        return packed;
+    }
+
     void offer(long packed) {
         if (size < k) {
             if (size == heap.length) {

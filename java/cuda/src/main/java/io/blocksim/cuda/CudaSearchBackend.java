@@ -340,10 +340,8 @@ public final class CudaSearchBackend implements SearchBackend {
                 int n = Math.min(batch, nq - q0);
                 runBatch(shards, norms, pieces, prepared, q0, n, dim, k, metric, outRows, outScoresAll);
             }
-            if (metric == Metric.L2) {
-                for (int q = 0; q < nq; q++) {
-                    QueryPrep.lowerRowFirstAmongEqual(outRows[q], outScoresAll[q]);
-                }
+            for (int q = 0; q < nq; q++) {
+                QueryPrep.finish(data, queries[q], q, metric, k, outRows[q], outScoresAll[q]);
             }
             return new SearchResult(metric, k, outRows, outScoresAll);
         } catch (CudaException e) {

@@ -1,6 +1,8 @@
 package io.blocksim.cuda;
 
+import io.blocksim.search.CanonicalScores;
 import io.blocksim.search.SearchRules;
+import io.blocksim.spi.VectorSet;
 import io.blocksim.Metric;
 
 /** Host-side preparation of queries and finishing of results, as the kernels' contract asks. */
@@ -31,6 +33,22 @@ public final class QueryPrep {
             }
         }
         return out;
+    }
+
+    /**
+     * The reported scores: the device's k rows of one query rescored on the host by
+     * {@link CanonicalScores} (the CPU backend's routine: double, one fixed order, cosine clamped)
+     * and ranked by those scores, ties to the lower row, so a pair scores the same on both backends
+     * and in any batch. The rows themselves are the device's top-k by its float keys: unlike the
+     * CPU backend, which keeps every row within a proven slack of the k-th key, a row whose
+     * canonical score ties or beats the k-th within float rounding may still be left out here
+     * (fetching k plus a slack from the kernels would close that; not done without a GPU to test).
+     *
+     * @throws io.blocksim.InvalidDataException when an L2 distance exceeds float32's range
+     */
+    public static void finish(VectorSet data, float[] query, int queryIndex, Metric metric, int k, int[] rows,
+            float[] scores) {
+        CanonicalScores.topK(data, query, queryIndex, metric, k, rows, rows, scores);
     }
 
     /**
