@@ -558,7 +558,13 @@ public final class Store implements AutoCloseable {
         if (e.position() == stringLength() - 1) {
             return row;
         }
-        return prefixIndex(e.position()).getAtIndex(Npy.INT32, row);
+        int first = prefixIndex(e.position()).getAtIndex(Npy.INT32, row);
+        if (first < 0 || first >= stringCount()) {
+            Manifest.PrefixIndexFile p = manifest.prefixIndex(e.position());
+            throw damaged((p == null ? "the prefix index of position " + e.position() : p.file()) + " holds string "
+                    + first + " at row " + row + ", outside 0.." + (stringCount() - 1));
+        }
+        return first;
     }
 
     private String decode(int i, int length) {
