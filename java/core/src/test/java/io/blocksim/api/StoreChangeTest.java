@@ -131,22 +131,33 @@ class StoreChangeTest {
     @Test
     void aFileTruncatedWhileASearchRunsEndsItWithStoreChanged() throws Exception {
         boolean during = false;
-        for (int attempt = 0; attempt < 4 && !during; attempt++) {
+        for (int attempt = 0; attempt < 6 && !during; attempt++) {
             Path dir = store("t" + attempt, 48_000, 24_000);  // 12 MB of vectors, the first shard 6 MB
             try (BlocksimStore s = BlocksimStore.open(dir); Searcher searcher = Searcher.builder(s).backend("cpu").build()) {
                 SearchRequest r = request(600);
+                searcher.search(r);  // warm-up (the JIT)
+                long w0 = System.nanoTime();
+                searcher.search(r);  // how long one search takes here
+                long searchNanos = System.nanoTime() - w0;
                 long t0 = System.nanoTime();
-                searcher.search(request(8));  // warm-up
-                CompletableFuture<SearchResponse> f = CompletableFuture.supplyAsync(() -> searcher.search(r));
-                Thread.sleep(30 + 40L * attempt);
+                long[] returnedAt = {Long.MAX_VALUE};
+                CompletableFuture<SearchResponse> f = CompletableFuture.supplyAsync(() -> {
+                    SearchResponse resp = searcher.search(r);
+                    returnedAt[0] = System.nanoTime();
+                    return resp;
+                });
+                TimeUnit.NANOSECONDS.sleep(searchNanos / (4 + 2 * attempt));
+                long truncatedAt = System.nanoTime();
                 try (RandomAccessFile raf = new RandomAccessFile(dir.resolve(SHARD).toFile(), "rw")) {
                     raf.setLength(4096);
                 }
                 Throwable t;
                 try {
                     f.get(100, TimeUnit.SECONDS);
-                    fail("a search of a store truncated under it returned an answer");
-                    return;
+                    if (returnedAt[0] > truncatedAt) {
+                        fail("a search of a store truncated under it returned an answer");
+                    }
+                    continue;  // it ended before the truncation: try again, earlier
                 } catch (java.util.concurrent.ExecutionException e) {
                     t = e.getCause();
                 }
