@@ -2,7 +2,8 @@ package io.blocksim;
 
 /**
  * A store cannot be used as it is. The subclasses say why: {@link StoreNotFoundException}, {@link
- * StoreIncompleteException}, {@link StoreDamagedException}, {@link StoreIncompatibleException}.
+ * StoreIncompleteException}, {@link StoreDamagedException}, {@link StoreIncompatibleException}, {@link
+ * StoreChangedException}.
  * This class itself, not a subclass, is thrown when the store is being written by another process
  * (wait for it to finish). The CLI reports it as a data error (exit code 1).
  *

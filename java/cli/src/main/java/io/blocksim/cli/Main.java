@@ -114,7 +114,52 @@ public final class Main implements Runnable {
     /** Runs the CLI and returns its exit code (0 ok, 1 data error, 2 usage error). */
     public static int execute(String... args) {
         CommandLine cli = commandLine();
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (Error e) {
+            // picocli hands only Exceptions to the handler below; an Error (out of memory, a fault in
+            // a mapped file, ...) from a command or one of its worker threads would leave main as a
+            // raw stack trace
+            boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
+            return report(e, cli.getErr(), verbose);
+        }
+    }
+
+    /**
+     * Reports a failure in one line on {@code err} (and its stack trace when {@code verbose}) and
+     * returns the exit code: a {@link BlocksimException}'s or {@link CliError}'s message with exit 1
+     * or 2; a fault in a mapped store file as the store having changed (1); out of memory and any
+     * other {@link Error} or exception as what it is, with exit 3.
+     */
+    static int report(Throwable t, PrintWriter err, boolean verbose) {
+        int code;
+        if (t instanceof BlocksimException || t instanceof CliError) {
+            err.println("blocksim: " + t.getMessage());
+            code = exitCode((RuntimeException) t);
+        } else if (io.blocksim.store.Store.isMappedFault(t)) {
+            err.println("blocksim: a store file changed while it was being read (a fault in its mapped memory: it was"
+                    + " truncated, or the disk failed); nothing from it was printed; verify the store (blocksim verify)"
+                    + " to name every damaged file" + (verbose ? "" : " (run with --verbose for details)"));
+            code = CliError.DATA;
+        } else if (t instanceof OutOfMemoryError) {
+            err.println("blocksim: out of memory (" + oneLine(t.getMessage()) + "): give the JVM more with"
+                    + " BLOCKSIM_JVM_OPTS=-Xmx..., or ask for less (fewer queries, a smaller k)"
+                    + (verbose ? "" : " (run with --verbose for details)"));
+            code = 3;
+        } else {
+            err.println("blocksim: internal error: " + t.getClass().getName() + ": " + oneLine(t.getMessage())
+                    + (verbose ? "" : " (run with --verbose for details)"));
+            code = 3;
+        }
+        if (verbose) {
+            t.printStackTrace(err);
+        }
+        err.flush();
+        return code;
+    }
+
+    private static String oneLine(String message) {
+        return message == null ? "no message" : message.replaceAll("\\s+", " ").trim();
     }
 
     static CommandLine commandLine() {
@@ -127,30 +172,16 @@ public final class Main implements Runnable {
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             boolean verbose = parsed.matchedOptionValue("--verbose", false)
                     || java.util.Arrays.asList(parsed.originalArgs().toArray()).contains("--verbose");
-            PrintWriter err = cmd.getErr();
-            Throwable t = ex;
-            if (t instanceof InvalidPathException p && !isUtf8(System.getProperty("sun.jnu.encoding", "UTF-8"))) {
+            if (ex instanceof InvalidPathException && !isUtf8(System.getProperty("sun.jnu.encoding", "UTF-8"))) {
                 // a file name the locale's charset cannot encode: say so, not a Java exception with '?'s
+                PrintWriter err = cmd.getErr();
                 err.println("blocksim: a file name has characters the locale cannot represent ("
                         + localeWords(System.getProperty("sun.jnu.encoding")) + "); run blocksim under a UTF-8 locale,"
                         + " e.g. LC_ALL=C.UTF-8");
                 err.flush();
                 return CliError.USAGE;
             }
-            if (t instanceof BlocksimException || t instanceof CliError) {
-                err.println("blocksim: " + t.getMessage());
-                if (verbose) {
-                    t.printStackTrace(err);
-                }
-                err.flush();
-                return exitCode((RuntimeException) t);
-            }
-            err.println("blocksim: internal error: " + t + (verbose ? "" : " (run with --verbose for details)"));
-            if (verbose) {
-                t.printStackTrace(err);
-            }
-            err.flush();
-            return 3;
+            return report(ex, cmd.getErr(), verbose);
         });
         cli.setParameterExceptionHandler((ex, args) -> {
             CommandLine cmd = ex.getCommandLine();

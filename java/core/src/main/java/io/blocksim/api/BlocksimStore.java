@@ -97,7 +97,9 @@ public final class BlocksimStore implements AutoCloseable {
      * @throws io.blocksim.ClosedException after {@link #close}
      */
     public String string(int i) {
-        return store.string(i);
+        try (var lease = store.lease()) {
+            return store.string(i);
+        }
     }
 
     /**
@@ -105,7 +107,9 @@ public final class BlocksimStore implements AutoCloseable {
      * store does not hold it. A linear scan over the strings.
      */
     public int indexOf(String text) {
-        return store.indexOf(text);
+        try (var lease = store.lease()) {
+            return store.indexOf(text);
+        }
     }
 
     /**
@@ -116,12 +120,24 @@ public final class BlocksimStore implements AutoCloseable {
      *
      * @throws io.blocksim.InvalidArgumentException for fewer than 2 rows, or a site the store does
      *     not hold at the last position
+     * @throws io.blocksim.StoreChangedException a file of the store was truncated, rewritten or
+     *     replaced after the store was opened
      */
     public List<NormRow> norms(String site, int rows) {
         List<NormRow> out = new ArrayList<>();
-        for (NormStats.Row r : NormStats.table(store, site, rows)) {
-            out.add(new NormRow(r.block(), r.rows(), r.mean(), r.std()));
+        try (var lease = store.lease()) {
+            store.checkAllUnchanged();
+            for (NormStats.Row r : NormStats.table(store, site, rows)) {
+                out.add(new NormRow(r.block(), r.rows(), r.mean(), r.std()));
+            }
+        } catch (InternalError e) {
+            io.blocksim.StoreChangedException changed = store.changedDuring(e);
+            if (changed != null) {
+                throw changed;
+            }
+            throw e;
         }
+        store.checkAllUnchanged();  // no norm read from a file that changed meanwhile is returned
         return List.copyOf(out);
     }
 

@@ -3,6 +3,7 @@ package io.blocksim.api;
 import io.blocksim.ClosedException;
 import io.blocksim.InvalidArgumentException;
 import io.blocksim.InvalidDataException;
+import io.blocksim.StoreChangedException;
 import io.blocksim.StoreIncompatibleException;
 import io.blocksim.search.Backends;
 import io.blocksim.search.EmbeddingSearch;
@@ -30,8 +31,14 @@ import java.util.function.IntFunction;
  *
  * <p>Thread safety: one searcher may serve any number of threads at once. {@link #close} refuses
  * new searches with a {@link ClosedException} and waits for those already running to finish before
- * it frees the backend and the model. Closing the store under a running search ends that search
- * with a {@link ClosedException}.
+ * it frees the backend and the model. Closing the store works the same way: it waits for the
+ * searches running on it, and later ones get a {@link ClosedException}.
+ *
+ * <p>A store whose files change after it was opened (truncated, rewritten in place, replaced) ends
+ * a search with a {@link StoreChangedException}: each search checks the files it reads before it
+ * starts and again after its answer is complete (labels included), and a read that faults on a
+ * file truncated under it becomes the same exception. No answer computed from a changed file is
+ * returned.
  */
 public final class Searcher implements AutoCloseable {
     private final BlocksimStore store;
@@ -94,6 +101,8 @@ public final class Searcher implements AutoCloseable {
      * @throws StoreIncompatibleException prompts, and the store was made by another model than this
      *     searcher's
      * @throws ClosedException the searcher, its store or its backend is or gets closed
+     * @throws StoreChangedException a file of the store was truncated, rewritten or replaced after
+     *     the store was opened (before the search or while it ran)
      * @throws io.blocksim.DeviceException a GPU failed
      */
     public SearchResponse search(SearchRequest r) {
@@ -103,11 +112,21 @@ public final class Searcher implements AutoCloseable {
         inUse.readLock().lock();
         try {
             checkOpen();
-            return r.allPositions() ? embeddings(r) : entrySearch(r);
+            // the store stays mapped until the answer is labelled: closing it waits for this search
+            try (var lease = store.internal().lease()) {
+                return r.allPositions() ? embeddings(r) : entrySearch(r);
+            }
         } catch (IllegalStateException e) {
             // the JDK's "already closed" from a mapped segment: the store was closed under us
             if (!store.internal().isOpen()) {
                 throw new ClosedException("the store was closed while a search ran", e);
+            }
+            throw e;
+        } catch (InternalError e) {
+            // the JVM's report of a read past the end of a mapped file truncated under the search
+            StoreChangedException changed = store.internal().changedDuring(e);
+            if (changed != null) {
+                throw changed;
             }
             throw e;
         } finally {
@@ -124,10 +143,13 @@ public final class Searcher implements AutoCloseable {
             throw new InvalidDataException("the queries have " + q[0].length + " values but the candidates have "
                     + e.dim() + " (pick the matching site, or queries of " + e.dim() + " values)");
         }
+        s.checkUnchanged(e.key());
         long t0 = System.nanoTime();
         SearchResult res = backend.search(s.vectors(e.key()), q, r.k(), r.metric());
         double ms = (System.nanoTime() - t0) / 1e6;
-        return respond(res, r, e.rows(), ms, row -> s.label(e.key(), row));
+        SearchResponse out = respond(res, r, e.rows(), ms, row -> s.label(e.key(), row));
+        s.checkUnchanged(e.key());  // nothing read from a file that changed during the search is returned
+        return out;
     }
 
     /**
@@ -182,10 +204,13 @@ public final class Searcher implements AutoCloseable {
         }
         checkK(r.k(), s.stringCount(), "strings");
         EmbeddingSearch es = embeddingSearch(l);
+        s.checkUnchanged(null);
         long t0 = System.nanoTime();
         SearchResult res = es.search(s.strings(), s.stringCount(), q, r.k(), r.metric());
         double ms = (System.nanoTime() - t0) / 1e6;
-        return respond(res.ranOn("cpu", null), r, s.stringCount(), ms, s::string);
+        SearchResponse out = respond(res.ranOn("cpu", null), r, s.stringCount(), ms, s::string);
+        s.checkUnchanged(null);
+        return out;
     }
 
     private static void checkK(int k, int rows, String what) {

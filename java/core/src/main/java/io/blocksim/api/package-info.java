@@ -56,6 +56,8 @@
  * {@link io.blocksim.InvalidDataException} (a malformed file or query),
  * {@link io.blocksim.StoreNotFoundException}, {@link io.blocksim.StoreIncompleteException},
  * {@link io.blocksim.StoreDamagedException}, {@link io.blocksim.StoreIncompatibleException},
+ * {@link io.blocksim.StoreChangedException} (its files were truncated, rewritten or replaced after
+ * it was opened),
  * {@link io.blocksim.FileAccessException}, {@link io.blocksim.DeviceException},
  * {@link io.blocksim.ModelException}, {@link io.blocksim.ClosedException}. Messages are one line and
  * name no command-line flags.

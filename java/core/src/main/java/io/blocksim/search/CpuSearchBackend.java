@@ -112,7 +112,8 @@ public final class CpuSearchBackend implements SearchBackend {
         if (closed) {
             throw new ClosedException("the cpu search backend is closed");
         }
-        try {
+        // the lease keeps a store's shards mapped until the scan is done: a close waits for it
+        try (var lease = data.guard().acquire()) {
             return searchOpen(data, queries, k, metric);
         } catch (IllegalStateException e) {
             throw ClosedStores.translate(data, e);  // the store's arena closed under a read

@@ -2,9 +2,19 @@ package io.blocksim.spi;
 
 import java.util.List;
 
-/** The candidates of a search: rows of {@code dim} floats spread over consecutive shards. */
-public record VectorSet(int dim, List<VectorShard> shards) {
+/**
+ * The candidates of a search: rows of {@code dim} floats spread over consecutive shards, and the
+ * {@link MemoryGuard} that keeps their memory mapped while a backend reads it (a store's; none for
+ * heap or automatic memory). A backend holds {@code guard().acquire()} for the length of a search.
+ */
+public record VectorSet(int dim, List<VectorShard> shards, MemoryGuard guard) {
+    /** Rows in memory that nobody unmaps under a reader. */
+    public VectorSet(int dim, List<VectorShard> shards) {
+        this(dim, shards, MemoryGuard.NONE);
+    }
+
     public VectorSet {
+        guard = guard == null ? MemoryGuard.NONE : guard;
         shards = List.copyOf(shards);
         int next = 0;
         for (VectorShard s : shards) {

@@ -255,6 +255,8 @@ public record Manifest(
         } else {
             check(file, model != null && model.vocabSize() > 0 && model.sha256() != null, "the model or its vocab is missing");
             check(file, labels == null, "a model store has no labels file");
+            // a new extraction writes its first manifest before the strings; its shards need them
+            check(file, strings != null || shardsDone == 0, "a model store with shards needs its strings file");
         }
         for (FileRef f : new FileRef[] {strings, labels}) {
             if (f != null) {

@@ -3,10 +3,12 @@ package io.blocksim.store;
 import io.blocksim.ClosedException;
 import io.blocksim.FileAccessException;
 import io.blocksim.InvalidArgumentException;
+import io.blocksim.StoreChangedException;
 import io.blocksim.StoreDamagedException;
 import io.blocksim.StoreIncompatibleException;
 import io.blocksim.StoreIncompleteException;
 import io.blocksim.StoreNotFoundException;
+import io.blocksim.spi.MemoryGuard;
 import io.blocksim.spi.VectorSet;
 import io.blocksim.spi.VectorShard;
 import java.io.IOException;
@@ -17,8 +19,11 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -42,6 +47,14 @@ import java.util.TreeSet;
  * {@link IllegalStateException} (the JDK's scoped access: never a read of unmapped memory), which
  * the search layer reports as a {@link io.blocksim.ClosedException}.
  *
+ * <p>Files that change after opening: a mapped file that is truncated makes a read of the pages
+ * past its new end fault (the JVM throws an {@link InternalError}); one rewritten in place changes
+ * under the reader; one replaced (renamed over) or deleted stays mapped as it was. Opening records
+ * each file's size, modification time and identity (inode); {@link #checkUnchanged} compares them
+ * with the files now there (a few {@code stat} calls), and {@link #changedDuring} turns a fault
+ * into a {@link StoreChangedException} that names the file. The search layer checks before and
+ * after every search, so no answer computed from a changed file is returned.
+ *
  * <p>Rows of an entry at the last position L-1 are strings 0..N-1. Rows of an entry at an earlier
  * position t are the unique prefixes of length t+1 in order of first occurrence; row r stands for
  * the prefix of string {@code prefixIndex(t)[r]}.
@@ -50,11 +63,21 @@ public final class Store implements AutoCloseable {
     private final Path dir;
     private final Manifest manifest;
     private final Arena arena;
+    /** Guards {@link #held} and {@link #closing}: the leases that keep the files mapped. */
+    private final Object leases = new Object();
+    private int held;
+    private volatile boolean closing;
     private final MemorySegment strings;
     private final String[] labels;
     private final int[] vocab;
     private final Map<Integer, MemorySegment> prefixIndexes = new HashMap<>();
     private final Map<EntryKey, VectorSet> vectors = new HashMap<>();
+    /** Each file as it was when opened, by its name inside the store; filled in the constructor. */
+    private final Map<String, Stamp> stamps = new LinkedHashMap<>();
+
+    /** What a file was when the store opened it: a change of any part means the file changed. */
+    private record Stamp(long size, FileTime modified, Object identity) {
+    }
 
     private Store(Path dir, Manifest manifest, Arena arena) {
         this.dir = dir;
@@ -108,6 +131,7 @@ public final class Store implements AutoCloseable {
 
     private String[] readLabels() {
         Path file = dir.resolve(manifest.labels().file());
+        stamp(manifest.labels().file());
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
@@ -142,15 +166,141 @@ public final class Store implements AutoCloseable {
             shards.add(new VectorShard(v.data(), n.data(), first, s.rows()));
             first += s.rows();
         }
-        return new VectorSet(e.dim(), shards);
+        return new VectorSet(e.dim(), shards, this::lease);
     }
 
     private NpyArray map(String name, String what) {
+        stamp(name);  // before the mapping: a change after this is one checkUnchanged sees
         try {
             return Npy.map(dir.resolve(name), arena);
         } catch (NpyFormatException e) {
             throw damaged(what + " " + name + " " + e.problem());
         }
+    }
+
+    /** Records {@code name} as it is now; a file that cannot be stat'ed is left to the reader to report. */
+    private void stamp(String name) {
+        Stamp s = stat(name);
+        if (s != null) {
+            stamps.put(name, s);
+        }
+    }
+
+    private Stamp stat(String name) {
+        try {
+            BasicFileAttributes a = Files.readAttributes(dir.resolve(name), BasicFileAttributes.class);
+            return new Stamp(a.size(), a.lastModifiedTime(), a.fileKey());
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** How {@code name} differs from what was opened, in words; null when it does not. */
+    private String change(String name, Stamp was) {
+        Stamp now = stat(name);
+        if (now == null) {
+            return name + " was deleted or cannot be read any more";
+        }
+        if (was.identity() != null && !was.identity().equals(now.identity())) {
+            return name + " was replaced by another file";
+        }
+        if (now.size() != was.size()) {
+            return name + (now.size() < was.size() ? " was truncated" : " grew") + " to " + now.size()
+                    + " bytes (" + was.size() + " when the store was opened)";
+        }
+        if (!now.modified().equals(was.modified())) {
+            return name + " was rewritten (modified " + now.modified() + ", " + was.modified() + " when the store was"
+                    + " opened)";
+        }
+        return null;
+    }
+
+    /**
+     * Throws when a file a search of {@code key} reads (its shards and norms, its prefix index,
+     * the strings or labels) is no longer the file that was opened; {@code key} null checks the
+     * strings and labels only. A few {@code stat} calls: cheap enough for every search.
+     *
+     * @throws StoreChangedException naming the first changed file
+     */
+    public void checkUnchanged(EntryKey key) {
+        List<String> names = new ArrayList<>();
+        if (manifest.strings() != null) {
+            names.add(manifest.strings().file());
+        }
+        if (manifest.labels() != null) {
+            names.add(manifest.labels().file());
+        }
+        Manifest.Entry e = key == null ? null : manifest.entry(key);
+        if (e != null) {
+            if (e.prefixIndex() != null) {
+                names.add(e.prefixIndex());
+            }
+            for (Manifest.Shard s : e.shards()) {
+                names.add(s.file());
+                names.add(s.norms());
+            }
+        }
+        for (String name : names) {
+            Stamp was = stamps.get(name);
+            String why = was == null ? null : change(name, was);
+            if (why != null) {
+                throw changed(why, null);
+            }
+        }
+    }
+
+    /**
+     * Every file of the store that is no longer the file that was opened, each in words (empty
+     * when none is).
+     */
+    public List<String> changedFiles() {
+        List<String> out = new ArrayList<>();
+        stamps.forEach((name, was) -> {
+            String why = change(name, was);
+            if (why != null) {
+                out.add(why);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Throws when any file of the store is no longer the file that was opened.
+     *
+     * @throws StoreChangedException naming every changed file
+     */
+    public void checkAllUnchanged() {
+        List<String> changed = changedFiles();
+        if (!changed.isEmpty()) {
+            throw changed(String.join(", ", changed), null);
+        }
+    }
+
+    /**
+     * What a caller should see for {@code e}, thrown by a read of this store's mapped memory: a
+     * {@link StoreChangedException} when it is the JVM's report of a fault in mapped memory (a
+     * read past the end of a file that was truncated after it was mapped), naming the changed file
+     * when it can; null for any other error.
+     */
+    public StoreChangedException changedDuring(Throwable e) {
+        if (!isMappedFault(e)) {
+            return null;
+        }
+        List<String> changed = changedFiles();
+        return changed(changed.isEmpty() ? "a file could not be read while it was being searched (a fault in its mapped"
+                + " memory: the file shrank after it was opened, or the disk failed)" : String.join(", ", changed), e);
+    }
+
+    /** True for the JVM's {@link InternalError} for a fault (SIGBUS) in a read of mapped memory. */
+    public static boolean isMappedFault(Throwable e) {
+        return e instanceof InternalError && e.getMessage() != null
+                && e.getMessage().contains("fault occurred in an unsafe memory access operation");
+    }
+
+    private StoreChangedException changed(String why, Throwable cause) {
+        return new StoreChangedException("store " + dir + " changed after it was opened: " + why + "; nothing from it was"
+                + " returned; if nothing is writing to the store, verify it (blocksim verify) to name every damaged file,"
+                + " then open it again", cause);
     }
 
     private void expect(NpyArray a, NpyDtype dtype, long... shape) {
@@ -413,7 +563,13 @@ public final class Store implements AutoCloseable {
         if (e.position() == stringLength() - 1) {
             return row;
         }
-        return prefixIndex(e.position()).getAtIndex(Npy.INT32, row);
+        int first = prefixIndex(e.position()).getAtIndex(Npy.INT32, row);
+        if (first < 0 || first >= stringCount()) {
+            Manifest.PrefixIndexFile p = manifest.prefixIndex(e.position());
+            throw damaged((p == null ? "the prefix index of position " + e.position() : p.file()) + " holds string "
+                    + first + " at row " + row + ", outside 0.." + (stringCount() - 1));
+        }
+        return first;
     }
 
     private String decode(int i, int length) {
@@ -438,24 +594,68 @@ public final class Store implements AutoCloseable {
     }
 
     private void checkOpen() {
-        if (!arena.scope().isAlive()) {
+        if (!isOpen()) {
             throw new io.blocksim.ClosedException("store " + dir + " is closed: open it again to use it");
         }
     }
 
     /** False once {@link #close} has been called (by any thread). */
     public boolean isOpen() {
-        return arena.scope().isAlive();
+        return !closing && arena.scope().isAlive();
+    }
+
+    /**
+     * A lease that keeps every file of the store mapped until it is closed: searches hold one while
+     * they read (the {@link MemoryGuard} of every {@link VectorSet} this store hands out).
+     * {@link #close} waits for every lease to be closed before it unmaps. Never close the store
+     * while holding a lease on the same thread.
+     *
+     * @throws ClosedException when the store is closed or closing
+     */
+    public MemoryGuard.Lease lease() {
+        synchronized (leases) {
+            if (closing || !arena.scope().isAlive()) {
+                throw new io.blocksim.ClosedException("store " + dir + " is closed: open it again to use it");
+            }
+            held++;
+        }
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (released.compareAndSet(false, true)) {
+                synchronized (leases) {
+                    if (--held == 0) {
+                        leases.notifyAll();
+                    }
+                }
+            }
+        };
     }
 
     /**
      * Unmaps every file of the store; segments and vector sets taken from it become unusable.
-     * Idempotent and safe to call from any thread, also while other threads search the store.
+     * Idempotent and safe to call from any thread, also while other threads search the store: new
+     * searches are refused at once, and the unmapping waits until the searches that hold a
+     * {@link #lease} have finished reading (they finish normally), so no thread ever reads an
+     * unmapped page.
      */
     @Override
     public synchronized void close() {
+        boolean interrupted = false;
+        synchronized (leases) {
+            closing = true;
+            while (held > 0) {
+                try {
+                    leases.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;  // unmapping under a reader is never an option: keep waiting
+                }
+            }
+        }
         if (arena.scope().isAlive()) {
             arena.close();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -5,8 +5,7 @@ import io.blocksim.StoreDamagedException;
 import io.blocksim.StoreIncompatibleException;
 import io.blocksim.StoreNotFoundException;
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -14,11 +13,14 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.zip.CRC32C;
 
 /**
  * Re-reads every file a store's manifest names and recomputes its CRC32C ({@code blocksim
- * verify}). Each file is mapped on its own and unmapped when checked, so a store larger than
- * memory verifies too. Problems are collected, not thrown, so one run names every bad file; only a
+ * verify}): every byte of every file is checked (an npy file's header against the exact bytes
+ * blocksim writes, its data against the manifest's CRC32C; a text file's bytes against its CRC32C).
+ * Files are read through a small buffer, not mapped, so a store larger than memory verifies too and
+ * a file truncated while it is read is a problem, not a fault. Problems are collected, not thrown, so one run names every bad file; only a
  * missing or unreadable manifest is an error.
  */
 public final class StoreVerifier {
@@ -96,6 +98,13 @@ public final class StoreVerifier {
         return new Result(dir, c.files, c.bytes, c.problems);
     }
 
+    /**
+     * Bytes read per step. Files are read through a buffer of this size, never mapped, so a file
+     * truncated while it is verified is reported as such instead of faulting the JVM; package-private
+     * so a test can make it smaller than a file and prove every byte is covered.
+     */
+    static int chunk = 1 << 20;
+
     private static final class Checker {
         private final Path dir;
         private final Progress progress;
@@ -108,32 +117,53 @@ public final class StoreVerifier {
             this.progress = progress;
         }
 
+        /**
+         * An npy file: its header must be byte for byte the one blocksim writes for the manifest's
+         * dtype and shape, its size exactly header plus data, and its data's CRC32C the manifest's:
+         * so every byte of the file is checked.
+         */
         void npy(String name, String crc, NpyDtype dtype, long... shape) {
             Path file = dir.resolve(name);
             files++;
-            try (Arena arena = Arena.ofConfined()) {
-                NpyArray a = Npy.map(file, arena);
-                progress.file(name, a.data().byteSize());
-                if (a.dtype() != dtype || !Arrays.equals(a.shape(), shape)) {
-                    problems.add(new Problem(name, "holds " + a.dtype().numpyName() + " " + a.header().shapeString()
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                long size = ch.size();
+                progress.file(name, size);
+                NpyHeader h = NpyHeader.read(ch, file);
+                if (h.dtype() != dtype || !Arrays.equals(h.shape(), shape)) {
+                    problems.add(new Problem(name, "holds " + h.dtype().numpyName() + " " + h.shapeString()
                             + " but the manifest says " + dtype.numpyName() + " " + NpyHeader.forWrite(dtype, shape).shapeString()
                             + "; extract the store again"));
                     return;
                 }
-                compare(name, crc, a.data());
+                Npy.checkSize(file, h, size);
+                byte[] want = NpyHeader.forWrite(dtype, shape).encode();
+                ByteBuffer have = ByteBuffer.allocate((int) Math.min(h.dataOffset(), want.length + 1L));
+                int n = readFully(ch, have, 0);
+                int diff = Arrays.mismatch(want, Arrays.copyOf(have.array(), n));
+                if (diff >= 0 || h.dataOffset() != want.length) {
+                    problems.add(new Problem(name, "has a header that differs from the one blocksim writes for "
+                            + dtype.numpyName() + " " + h.shapeString() + " (at byte " + Math.max(diff, 0)
+                            + "): the file changed after it was written; extract the store again"));
+                    return;
+                }
+                bytes += h.dataOffset();
+                compare(name, crc, ch, h.dataOffset(), size);
             } catch (NpyFormatException e) {
                 problems.add(new Problem(name, e.problem() + "; extract the store again"));
-            } catch (FileAccessException e) {
-                problems.add(new Problem(name, e.getMessage()));
+            } catch (NoSuchFileException e) {
+                problems.add(new Problem(name, "is missing; extract the store again"));
+            } catch (IOException e) {
+                problems.add(new Problem(name, "cannot be read (" + e.getMessage() + ")"));
             }
         }
 
         void raw(String name, String crc) {
             Path file = dir.resolve(name);
             files++;
-            try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                progress.file(name, ch.size());
-                compare(name, crc, ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena));
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                long size = ch.size();
+                progress.file(name, size);
+                compare(name, crc, ch, 0, size);
             } catch (NoSuchFileException e) {
                 problems.add(new Problem(name, "is missing; import the store again"));
             } catch (IOException e) {
@@ -141,13 +171,41 @@ public final class StoreVerifier {
             }
         }
 
-        private void compare(String name, String crc, MemorySegment data) {
-            String actual = Npy.hex(Npy.crc32c(data));
-            bytes += data.byteSize();
+        /** CRC32C of bytes [from, end) of {@code ch}, read {@link #chunk} at a time, against {@code crc}. */
+        private void compare(String name, String crc, FileChannel ch, long from, long end) throws IOException {
+            CRC32C c = new CRC32C();
+            ByteBuffer buf = ByteBuffer.allocateDirect((int) Math.min(chunk, Math.max(1, end - from)));
+            long at = from;
+            while (at < end) {
+                buf.clear().limit((int) Math.min(buf.capacity(), end - at));
+                int n = readFully(ch, buf, at);
+                if (n < buf.limit()) {
+                    problems.add(new Problem(name, "shrank to " + (at + n) + " bytes while it was verified (" + end
+                            + " before): something is writing to the store; verify it again when it is done"));
+                    return;
+                }
+                buf.flip();
+                c.update(buf);
+                at += n;
+            }
+            bytes += end - from;
+            String actual = Npy.hex(c.getValue());
             if (!actual.equals(crc)) {
                 problems.add(new Problem(name, "checksum mismatch (CRC32C " + actual + ", the manifest says " + crc
                         + "): the file changed after it was written; extract or import the store again"));
             }
+        }
+
+        private static int readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+            int total = 0;
+            while (buf.hasRemaining()) {
+                int n = ch.read(buf, pos + total);
+                if (n < 0) {
+                    break;
+                }
+                total += n;
+            }
+            return total;
         }
     }
 }

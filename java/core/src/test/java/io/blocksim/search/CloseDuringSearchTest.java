@@ -121,21 +121,23 @@ class CloseDuringSearchTest {
 
     /**
      * Half the threads search through the API ({@link io.blocksim.api.Searcher}), half call the backend directly with a
-     * {@link VectorSet} taken before the close; all loop until the store's close stops them.
+     * {@link VectorSet} taken before the close; all loop until the store's close stops them. The close
+     * waits for the searches in flight (each holds a lease on the store's memory), so none reads an
+     * unmapped page; every later search is refused with a ClosedException.
      */
     @Test
     @Timeout(60)
     void closingTheStoreEndsEverySearchWithClosedException() throws InterruptedException {
         Random rnd = new Random(11);
-        int midSearch = 0;      // rounds where the close ended a search that had started before it
-        int inScan = 0;         // rounds where that search was a direct backend call: the close hit the scan itself
+        int midSearch = 0;      // rounds where a search was running when the close came (the close waited for it)
+        int inScan = 0;         // rounds where that search was a direct backend call
         int afterSearches = 0;  // rounds where every thread had finished a search before the close
         try (CpuSearchBackend backend = new CpuSearchBackend(3, 2040)) {
             for (int round = 0; round < ROUNDS; round++) {
                 Store store = Store.open(storeDir);
                 List<VectorSet> sets = KEYS.stream().map(store::vectors).toList();
                 ClosedException[] ended = new ClosedException[THREADS];
-                long[] lastStart = new long[THREADS];
+                java.util.concurrent.atomic.AtomicIntegerArray inFlight = new java.util.concurrent.atomic.AtomicIntegerArray(THREADS);
                 AtomicInteger finished = new AtomicInteger();
                 ConcurrentLinkedQueue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
                 List<Thread> threads = start(THREADS, t -> {
@@ -144,12 +146,13 @@ class CloseDuringSearchTest {
                     try {
                         while (true) {
                             Request q = REQUESTS.get(r.nextInt(REQUESTS.size()));
-                            lastStart[t] = System.nanoTime();
+                            inFlight.set(t, 1);
                             if (t % 2 == 0) {
                                 q.run(store, backend);
                             } else {
                                 backend.search(sets.get(KEYS.indexOf(q.key())), q.queries(), q.k(), q.metric());
                             }
+                            inFlight.set(t, 0);
                             if (!counted) {
                                 finished.incrementAndGet();
                                 counted = true;
@@ -162,22 +165,19 @@ class CloseDuringSearchTest {
                     }
                 });
                 sleepRandomly(rnd, 30_000);
-                long closeStart = System.nanoTime();
+                boolean hit = false;
+                boolean scanHit = false;
+                for (int t = 0; t < THREADS; t++) {
+                    hit |= inFlight.get(t) == 1;
+                    scanHit |= t % 2 == 1 && inFlight.get(t) == 1;
+                }
                 store.close();
                 int before = finished.get();
                 joinAll(threads);
                 throwIfAny(unexpected);
-                boolean hit = false;
-                boolean scanHit = false;
                 for (int t = 0; t < THREADS; t++) {
                     ClosedException e = ended[t];
                     assertTrue(e.getMessage().contains("closed"), e.getMessage());
-                    if (t % 2 == 1) {  // the backend's own report, whether the close came before or during the scan
-                        assertEquals(ClosedStores.MESSAGE, e.getMessage());
-                        assertInstanceOf(IllegalStateException.class, e.getCause());
-                    }
-                    hit |= lastStart[t] < closeStart;  // it was running when the close came, and the close ended it
-                    scanHit |= t % 2 == 1 && lastStart[t] < closeStart;
                 }
                 midSearch += hit ? 1 : 0;
                 inScan += scanHit ? 1 : 0;
@@ -190,7 +190,7 @@ class CloseDuringSearchTest {
                 assertThrows(ClosedException.class, () -> REQUESTS.get(0).run(store, backend));
                 ClosedException direct = assertThrows(ClosedException.class,
                         () -> backend.search(sets.get(0), REQUESTS.get(0).queries(), 1, Metric.COSINE));
-                assertEquals(ClosedStores.MESSAGE, direct.getMessage());
+                assertTrue(direct.getMessage().contains("is closed"), direct.getMessage());
                 assertDoesNotThrow(store::close);  // idempotent
             }
             // the backend is unharmed: a search of an open store still gives the right answer
@@ -199,8 +199,8 @@ class CloseDuringSearchTest {
                 assertEquals(q.run(store, fresh).queries(), q.run(store, backend).queries());
             }
         }
-        System.out.printf("store closed during searches: in %d of %d rounds the close ended a running search (in %d"
-                + " a direct backend scan); in %d every thread had finished a search first%n", midSearch, ROUNDS, inScan,
+        System.out.printf("store closed during searches: in %d of %d rounds a search was running when the close came"
+                + " (in %d a direct backend scan); in %d every thread had finished a search first%n", midSearch, ROUNDS, inScan,
                 afterSearches);
         assertTrue(midSearch >= ROUNDS / 5, "only " + midSearch + " of " + ROUNDS + " closes hit a running search");
         assertTrue(inScan >= ROUNDS / 10, "only " + inScan + " of " + ROUNDS + " closes hit a running scan");

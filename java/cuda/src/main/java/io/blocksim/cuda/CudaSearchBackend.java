@@ -310,6 +310,12 @@ public final class CudaSearchBackend implements SearchBackend {
         if (closed) {
             throw new ClosedException("the CUDA backend is closed");
         }
+        try (var lease = data.guard().acquire()) {  // the shards stay mapped while they are uploaded
+            return searchLeased(data, queries, k, metric);
+        }
+    }
+
+    private SearchResult searchLeased(VectorSet data, float[][] queries, int k, Metric metric) {
         validate(data, queries, k);
         int dim = data.dim();
         if (!supports(dim, k, metric)) {
