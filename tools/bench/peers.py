@@ -20,7 +20,15 @@ import statistics
 import sys
 import time
 
-import numpy as np
+# Exactly what this script imports beyond the standard library (module: Debian package): numpy
+# always, torch only for --backends torch, faiss only for --backends faiss (a backend whose module
+# is missing is skipped with one line on stderr). tools/bench/check_imports.py checks every import.
+REQUIRES = {"numpy": "python3-numpy", "torch": "python3-torch", "faiss": "python3-faiss"}
+
+try:
+    import numpy as np
+except ImportError as e:
+    sys.exit(f"peers.py needs python3 with numpy (Debian: python3-numpy): {e}")
 
 
 def log(msg):

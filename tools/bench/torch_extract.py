@@ -10,6 +10,9 @@ weights: eager PyTorch does the same arithmetic whatever the values, so the time
 
     python3 tools/bench/torch_extract.py --data input.txt [--checkpoint build/train/final.pt]
         [--strings 20000] [--repeats 3] [--json]
+
+Needs python3 with numpy and torch only (Debian: python3-numpy python3-torch); the model comes
+from tools/train/model.py, which imports torch alone (not onnx, which only export.py needs).
 """
 import argparse
 import json
@@ -17,11 +20,19 @@ import os
 import sys
 import time
 
-import numpy as np
-import torch
+# Exactly what this script imports beyond the standard library (module: Debian package);
+# tools/bench/check_imports.py checks it against every import here and in tools/train/model.py.
+REQUIRES = {"numpy": "python3-numpy", "torch": "python3-torch"}
+
+try:
+    import numpy as np
+    import torch
+except ImportError as e:
+    sys.exit(f"torch_extract.py needs python3 with {' and '.join(REQUIRES)}"
+             f" (Debian: {' '.join(REQUIRES.values())}): {e}")
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "train"))
-from export import load_checkpoint  # noqa: E402
+from model import TransformerLanguageModel, load_checkpoint  # noqa: E402  (torch only, not onnx)
 
 
 def unique_substrings(text, length):
@@ -51,7 +62,6 @@ def main():
         ck, model = load_checkpoint(args.checkpoint)
         vocab, weights = ck["vocab"], "checkpoint"
     else:
-        from model import TransformerLanguageModel  # noqa: E402
         torch.manual_seed(0)
         vocab = sorted(set(text))
         model = TransformerLanguageModel(len(vocab), dropout=0.0).eval()

@@ -11,7 +11,10 @@ import argparse
 import statistics
 import time
 
-import torch
+# Exactly what this script imports beyond the standard library (module: Debian package).
+REQUIRES = {"torch": "python3-torch"}
+
+import torch  # noqa: E402
 
 
 def timed(fn, reps):

@@ -32,7 +32,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import ExportWrapper, TransformerLanguageModel, output_names  # noqa: E402
+from model import ExportWrapper, TransformerLanguageModel, load_checkpoint, output_names  # noqa: E402
 from export_step import write_step_graphs  # noqa: E402
 
 MODEL_FILE = "blocksim-shakespeare.onnx"
@@ -43,20 +43,6 @@ SAMPLE_CHARS = 300
 # The two prompts of the research notebook, a single character (the smallest sequence) and a
 # longer corpus excerpt (so attention over many positions is covered).
 GOLDEN_PROMPTS = ["my most gr", "is dreams,", "\n", "First Citizen:\nBefore we proceed any furt"]
-
-
-def load_checkpoint(path):
-    ck = torch.load(path, map_location="cpu")
-    vocab = ck["vocab"]
-    cfg = ck.get("config", {})
-    model = TransformerLanguageModel(len(vocab), dropout=cfg.get("dropout", 0.0))
-    model.load_state_dict(ck["model"])
-    model.eval()
-    with torch.no_grad():
-        for t in list(model.parameters()) + list(model.buffers()):
-            if t.is_floating_point():
-                t.copy_(t.half().float())
-    return ck, model
 
 
 def last_log_record(log_path, step):

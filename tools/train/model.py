@@ -111,3 +111,20 @@ def output_names(n_layer=N_LAYER):
                   f"block{b}.ffwd_output", f"block{b}.block_output"]
     names.append("logits")
     return names
+
+
+def load_checkpoint(path):
+    """A training checkpoint as (checkpoint dict, eval model with its weights rounded to float16, as
+    export.py ships them). Here rather than in export.py so that users of the model (the PyTorch
+    extraction baseline) need torch only, not onnx."""
+    ck = torch.load(path, map_location="cpu")
+    vocab = ck["vocab"]
+    cfg = ck.get("config", {})
+    model = TransformerLanguageModel(len(vocab), dropout=cfg.get("dropout", 0.0))
+    model.load_state_dict(ck["model"])
+    model.eval()
+    with torch.no_grad():
+        for t in list(model.parameters()) + list(model.buffers()):
+            if t.is_floating_point():
+                t.copy_(t.half().float())
+    return ck, model

@@ -223,8 +223,9 @@ public final class ExtractBench {
             }
             int code = p.waitFor();
             if (code != 0 || r == null) {
-                throw new BlocksimException("the PyTorch baseline failed (exit " + code + "); it needs python3 with torch"
-                        + " and numpy (Debian: python3-torch python3-numpy)");
+                throw new BlocksimException("the PyTorch baseline failed (exit " + code + "; its own message is above): "
+                        + script.getFileName() + " needs " + o.python() + " with numpy and torch, nothing else (Debian:"
+                        + " python3-numpy python3-torch)");
             }
             return r;
         } catch (IOException e) {
