@@ -188,7 +188,8 @@ public record NpyHeader(NpyDtype dtype, long[] shape, long dataOffset) {
         }
     }
 
-    private static int readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+    /** Reads from {@code pos} until {@code buf} is full or the file ends; the bytes read. */
+    static int readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
         int total = 0;
         while (buf.hasRemaining()) {
             int n = ch.read(buf, pos + total);

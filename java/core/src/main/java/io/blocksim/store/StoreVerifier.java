@@ -138,7 +138,7 @@ public final class StoreVerifier {
                 Npy.checkSize(file, h, size);
                 byte[] want = NpyHeader.forWrite(dtype, shape).encode();
                 ByteBuffer have = ByteBuffer.allocate((int) Math.min(h.dataOffset(), want.length + 1L));
-                int n = readFully(ch, have, 0);
+                int n = NpyHeader.readFully(ch, have, 0);
                 int diff = Arrays.mismatch(want, Arrays.copyOf(have.array(), n));
                 if (diff >= 0 || h.dataOffset() != want.length) {
                     problems.add(new Problem(name, "has a header that differs from the one blocksim writes for "
@@ -178,7 +178,7 @@ public final class StoreVerifier {
             long at = from;
             while (at < end) {
                 buf.clear().limit((int) Math.min(buf.capacity(), end - at));
-                int n = readFully(ch, buf, at);
+                int n = NpyHeader.readFully(ch, buf, at);
                 if (n < buf.limit()) {
                     problems.add(new Problem(name, "shrank to " + (at + n) + " bytes while it was verified (" + end
                             + " before): something is writing to the store; verify it again when it is done"));
@@ -196,16 +196,5 @@ public final class StoreVerifier {
             }
         }
 
-        private static int readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
-            int total = 0;
-            while (buf.hasRemaining()) {
-                int n = ch.read(buf, pos + total);
-                if (n < 0) {
-                    break;
-                }
-                total += n;
-            }
-            return total;
-        }
     }
 }
