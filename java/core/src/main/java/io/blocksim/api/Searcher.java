@@ -176,7 +176,8 @@ public final class Searcher implements AutoCloseable {
         }
         PromptEncoder m = encoder();
         for (int i = 0; i < prompts.size(); i++) {
-            int n = prompts.get(i).length();
+            String p = prompts.get(i);
+            int n = p.codePointCount(0, p.length());  // characters, not UTF-16 units
             if (n < 1 || n > m.maxPromptLength()) {
                 throw new InvalidArgumentException("prompt " + (i + 1) + " has " + n + " characters: use 1.."
                         + m.maxPromptLength());
@@ -196,8 +197,9 @@ public final class Searcher implements AutoCloseable {
         Tokenizer tok = new Tokenizer(encoder().vocabulary());
         for (int i = 0; i < q.length; i++) {
             String p = r.prompts().get(i);
-            if (p.length() != l) {
-                throw new InvalidArgumentException("prompt '" + p + "' has " + p.length() + " characters: the embeddings"
+            int n = p.codePointCount(0, p.length());
+            if (n != l) {
+                throw new InvalidArgumentException("prompt '" + p + "' has " + n + " characters: the embeddings"
                         + " search compares whole strings of " + l);
             }
             q[i] = tok.encode(p);

@@ -309,7 +309,8 @@ public final class TransformerModel implements AutoCloseable {
         String name = spec.outputName(site, block);
         Map<Integer, List<Integer>> byLength = new LinkedHashMap<>();
         for (int i = 0; i < prompts.size(); i++) {
-            int len = prompts.get(i).length();
+            String p = prompts.get(i);
+            int len = p.codePointCount(0, p.length());  // characters, not UTF-16 units (an emoji is one)
             if (len < 1 || len > spec.blockSize()) {
                 throw new InvalidArgumentException("prompt " + (i + 1) + " has " + len + " characters; need 1.." + spec.blockSize());
             }
