@@ -130,7 +130,7 @@ public final class CpuSearchBackend implements SearchBackend {
         // 2-query kernel, and 5 to 16 queries in groups of 8 (read once per 8) beat groups of 4
         int groupSize = gemm ? Vectorization.QP : nq == 1 ? 1 : nq <= 4 ? 4 : 8;
         // gemm: transposed arrays; narrow groups of 8: native segments; smaller narrow groups: arrays
-        float[][] groups = gemm ? transposedGroups(prepared, dim)
+        float[][] groups = gemm ? transposedGroups(prepared, dim, Vectorization.QP)
                 : groupSize == 8 ? null : paddedGroups(prepared, dim, groupSize);
         MemorySegment[] narrow = groups == null ? nativeGroups(paddedGroups(prepared, dim, groupSize)) : null;
         int groupCount = groups != null ? groups.length : narrow.length;
@@ -282,10 +282,9 @@ public final class CpuSearchBackend implements SearchBackend {
     /**
      * Gemm groups of {@code QP} queries, transposed ({@code t[d * QP + j]}, zero in unused slots),
      * followed by each query's squared norm ({@code t[dim * QP + j]}, summed in double) for the L2
-     * selection's bound.
+     * selection's bound. {@code qp} is {@link Vectorization#QP}; tests pass other widths.
      */
-    private static float[][] transposedGroups(float[][] queries, int dim) {
-        int qp = Vectorization.QP;
+    static float[][] transposedGroups(float[][] queries, int dim, int qp) {
         float[][] groups = new float[(queries.length + qp - 1) / qp][dim * qp + qp];
         for (int q = 0; q < queries.length; q++) {
             float[] t = groups[q / qp];

@@ -120,7 +120,7 @@ class ScalarKernelsTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment v = TestVectors.segment(arena, data);
             MemorySegment norms = Norms.compute(v, ROWS, dim, arena);
-            float[][] groups = transposedGroups(queries, dim, qp);
+            float[][] groups = CpuSearchBackend.transposedGroups(queries, dim, qp);
             for (int k : new int[] {ROWS, 4}) {
                 Candidates vec = new Candidates(nq, 2 * qp, qp, k);
                 Candidates sca = new Candidates(nq, 2 * qp, qp, k);
@@ -222,22 +222,6 @@ class ScalarKernelsTest {
             }
         }
         return g;
-    }
-
-    /** CpuSearchBackend's gemm layout: {@code t[d * qp + j]}, then each query's squared norm. */
-    static float[][] transposedGroups(float[][] queries, int dim, int qp) {
-        float[][] groups = new float[(queries.length + qp - 1) / qp][dim * qp + qp];
-        for (int q = 0; q < queries.length; q++) {
-            float[] t = groups[q / qp];
-            int j = q % qp;
-            double ss = 0;
-            for (int d = 0; d < dim; d++) {
-                t[d * qp + j] = queries[q][d];
-                ss += (double) queries[q][d] * queries[q][d];
-            }
-            t[dim * qp + j] = (float) ss;
-        }
-        return groups;
     }
 
     /** The heaps hold the same packed (key, row) longs: same rows, keys with the same bits. */
