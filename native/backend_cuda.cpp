@@ -197,9 +197,12 @@ private:
         CUfunction f = nullptr;
         check(drv_.cuModuleGetFunction(&f, module_, name),
               (std::string("cuModuleGetFunction ") + name).c_str());
-        // as the Java host does once per function: allow the device's opt-in maximum
+        // as the Java host does once per function: the opt-in maximum less the static part
+        int staticBytes = 0;
+        check(drv_.cuFuncGetAttribute(&staticBytes, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, f),
+              "cuFuncGetAttribute(SHARED_SIZE_BYTES)");
         check(drv_.cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                      maxOptin_),
+                                      maxOptin_ - staticBytes),
               "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)");
         fns_[name] = f;
         return f;

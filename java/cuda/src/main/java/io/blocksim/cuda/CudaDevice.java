@@ -32,6 +32,7 @@ public final class CudaDevice {
     private final CUmodule module = new CUmodule();
     private final Map<String, CUfunction> functions = new HashMap<>();
     private final Map<String, Integer> occupancy = new HashMap<>();
+    private final Map<String, Integer> dynamicSmemLimits = new HashMap<>();
     private final String name;
     private final int ccMajor;
     private final int ccMinor;
@@ -99,17 +100,31 @@ public final class CudaDevice {
         JCudaDriver.cuCtxSetCurrent(context);
     }
 
-    /** A kernel, its dynamic shared memory limit raised to the opt-in maximum (once, as the contract asks). */
+    /**
+     * A kernel, its dynamic shared memory limit raised (once, as the contract asks) to the opt-in
+     * maximum less the kernel's static shared memory: the driver refuses a limit whose sum with the
+     * static part is over the opt-in maximum.
+     */
     public synchronized CUfunction function(String kernel) {
         CUfunction f = functions.get(kernel);
         if (f == null) {
+            makeCurrent();
             f = new CUfunction();
             JCudaDriver.cuModuleGetFunction(f, module, kernel);
-            JCudaDriver.cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                    maxSmemOptin);
+            int[] staticBytes = {0};
+            JCudaDriver.cuFuncGetAttribute(staticBytes, CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, f);
+            int limit = LaunchPlan.dynamicSmemLimit(maxSmemOptin, staticBytes[0]);
+            JCudaDriver.cuFuncSetAttribute(f, CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, limit);
             functions.put(kernel, f);
+            dynamicSmemLimits.put(kernel, limit);
         }
         return f;
+    }
+
+    /** The dynamic shared memory a launch of the kernel may ask for, in bytes (loads the kernel). */
+    public synchronized int dynamicSmemLimit(String kernel) {
+        function(kernel);
+        return dynamicSmemLimits.get(kernel);
     }
 
     /** Blocks of 256 threads per SM for a kernel at a dynamic shared-memory size (cached). */
@@ -117,6 +132,7 @@ public final class CudaDevice {
         String key = kernel + "/" + smem;
         Integer n = occupancy.get(key);
         if (n == null) {
+            makeCurrent();
             int[] v = {0};
             JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(v, function(kernel), LaunchPlan.THREADS, smem);
             n = v[0];
@@ -129,6 +145,7 @@ public final class CudaDevice {
     public long[] memoryInfo() {
         long[] free = {0};
         long[] total = {0};
+        makeCurrent();
         JCudaDriver.cuMemGetInfo(free, total);
         return new long[] {free[0], total[0]};
     }

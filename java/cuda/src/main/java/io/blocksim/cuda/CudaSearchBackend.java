@@ -28,11 +28,6 @@ import jcuda.driver.CUevent_flags;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
-import jcuda.jcublas.JCublas2;
-import jcuda.jcublas.cublasHandle;
-import jcuda.jcublas.cublasMath;
-import jcuda.jcublas.cublasOperation;
-import jcuda.runtime.cudaStream_t;
 
 /**
  * Exact top-k on an NVIDIA GPU with the blocksim kernels (kernels/README.md is the contract this
@@ -74,7 +69,7 @@ public final class CudaSearchBackend implements SearchBackend {
     /** System property: residency budget in bytes (suffixes k, m, g), overriding the default. */
     public static final String BUDGET_PROPERTY = "blocksim.cuda.budget";
     /** System property: "false" turns the SGEMM path off (the fused scan serves every Q). */
-    public static final String CUBLAS_PROPERTY = "blocksim.cuda.cublas";
+    public static final String CUBLAS_PROPERTY = Cublas.MODE_PROPERTY;
 
     /** Tunables; {@link #defaults} derives them from the device's free memory. */
     public record Options(long budgetBytes, long pieceBytes, long stagingBytes, boolean useCublas, int gemmMinQueries) {
@@ -150,15 +145,15 @@ public final class CudaSearchBackend implements SearchBackend {
     }
 
     /** Device copies of a piece's rows and norms. */
-    private record Block(CUdeviceptr vectors, CUdeviceptr norms) {
+    private record Block(DeviceHandles.DevicePtr vectors, DeviceHandles.DevicePtr norms) {
     }
 
     /** A grow-only device buffer of the workspace. */
     private static final class Buffer {
-        final CUdeviceptr ptr = new CUdeviceptr();
+        final DeviceHandles.DevicePtr ptr = new DeviceHandles.DevicePtr();
         long bytes;
 
-        CUdeviceptr ensure(long need) {
+        DeviceHandles.DevicePtr ensure(long need) {
             if (need > bytes) {
                 free();
                 JCudaDriver.cuMemAlloc(ptr, Math.max(need, 256));
@@ -177,7 +172,7 @@ public final class CudaSearchBackend implements SearchBackend {
 
     private final CudaDevice device;
     private final Options options;
-    private final CUstream compute = new CUstream();
+    private final DeviceHandles.Stream compute = new DeviceHandles.Stream();
     private final CUstream copy = new CUstream();
     private final CUevent uploaded = new CUevent();
     private final CUevent[] slotFree = {new CUevent(), new CUevent()};
@@ -195,7 +190,7 @@ public final class CudaSearchBackend implements SearchBackend {
     private final Buffer tile = new Buffer();
     private final Buffer outScores = new Buffer();
     private final Buffer outIds = new Buffer();
-    private final cublasHandle cublas;
+    private final Cublas cublas;
     private final String cublasNote;
     private final SearchRules.NormsCache normsCache = new SearchRules.NormsCache();
     private String stage = "starting";
@@ -218,30 +213,16 @@ public final class CudaSearchBackend implements SearchBackend {
             stagingSegments[i] = MemorySegment.ofBuffer(staging[i].getByteBuffer(0, bytes));
         }
         this.cache = new ResidencyCache<>(options.budgetBytes(), this::freeBlock);
-        cublasHandle h = null;
+        Cublas h = null;
         String note;
         if (!options.useCublas()) {
             note = "off (-D" + CUBLAS_PROPERTY + "=false): fused scan for every Q";
         } else {
             try {
-                // loads libJCublas2, which needs libcublas.so.12: any Throwable means "no cuBLAS"
-                JCublas2.setExceptionsEnabled(true);
-                h = new cublasHandle();
-                JCublas2.cublasCreate(h);
-                JCublas2.cublasSetMathMode(h, cublasMath.CUBLAS_DEFAULT_MATH);  // no TF32: the select's error bound assumes FP32
-                JCublas2.cublasSetStream(h, new cudaStream_t(compute));
-                note = "cuBLAS SGEMM + select for Q >= " + options.gemmMinQueries();
-            } catch (Throwable t) {
-                if (h != null) {
-                    try {
-                        JCublas2.cublasDestroy(h);
-                    } catch (Throwable ignored) {
-                        // never created, or the library is missing: nothing to free
-                    }
-                }
-                h = null;
-                note = "unavailable (" + (t instanceof CudaException ? t.getMessage() : CudaErrors.oneLine(t))
-                        + "): fused scan for every Q";
+                h = Cublas.open(System.getProperty(CUBLAS_PROPERTY, "auto"), compute);
+                note = h.describe() + ": SGEMM + select for Q >= " + options.gemmMinQueries();
+            } catch (Cublas.CublasUnavailableException e) {
+                note = "no cuBLAS (" + e.getMessage() + "): fused scan for every Q";
             }
         }
         this.cublas = h;
@@ -414,7 +395,7 @@ public final class CudaSearchBackend implements SearchBackend {
         long candStride = total * k;
         LaunchPlan.Merge merge = LaunchPlan.planMerge(candStride, k);
         stage = "allocating the workspace";
-        CUdeviceptr qDev = queriesBuf.ensure((long) nq * dim * Float.BYTES);
+        DeviceHandles.DevicePtr qDev = queriesBuf.ensure((long) nq * dim * Float.BYTES);
         CUdeviceptr a = candA.ensure((long) nq * candStride * Long.BYTES);
         CUdeviceptr b = candB.ensure(Math.max(1, (long) nq * merge.maxOutStride() * Long.BYTES));
         CUdeviceptr scores = outScores.ensure((long) nq * k * Float.BYTES);
@@ -498,23 +479,20 @@ public final class CudaSearchBackend implements SearchBackend {
     }
 
     /** SGEMM tiles of the piece into the score tile, each followed by the exact select; returns the lists written. */
-    private int launchGemm(Block blk, UploadPlan.Piece p, CUdeviceptr qDev, int nq, int dim, int k, Metric metric,
+    private int launchGemm(Block blk, UploadPlan.Piece p, DeviceHandles.DevicePtr qDev, int nq, int dim, int k, Metric metric,
             CUdeviceptr cand, long candStride, int listOffset) {
         int tileRows = LaunchPlan.gemmTileRows(p.rows(), nq);
-        CUdeviceptr s = tile.ensure((long) tileRows * nq * Float.BYTES);
+        DeviceHandles.DevicePtr s = tile.ensure((long) tileRows * nq * Float.BYTES);
         int chunkLen = LaunchPlan.selectChunk(k);
         String kernel = LaunchPlan.selectKernel(metric);
         long smem = LaunchPlan.selectSmem(k, metric);
-        Pointer one = Pointer.to(new float[] {1.0f});
-        Pointer zero = Pointer.to(new float[] {0.0f});
         int lists = 0;
         for (int t0 = 0; t0 < p.rows(); t0 += tileRows) {
             int rows = Math.min(tileRows, p.rows() - t0);
             long rowOff = (long) t0 * dim * Float.BYTES;
             stage = "cuBLAS SGEMM of rows " + (p.idBase() + t0) + "+" + rows;
             // column-major: S (rows x nq, ld tileRows) = X_tile^T (rows x D) * Q (D x nq)
-            JCublas2.cublasSgemm(cublas, cublasOperation.CUBLAS_OP_T, cublasOperation.CUBLAS_OP_N, rows, nq, dim, one,
-                    blk.vectors().withByteOffset(rowOff), dim, qDev, dim, zero, s, tileRows);
+            cublas.sgemmTN(rows, nq, dim, blk.vectors().address() + rowOff, dim, qDev.address(), dim, s.address(), tileRows);
             int blocks = LaunchPlan.selectLists(rows, k);
             stage = "launching " + kernel;
             launch(kernel, blocks, nq, smem, s, (long) tileRows, rows, blk.norms().withByteOffset((long) t0 * Float.BYTES),
@@ -537,6 +515,10 @@ public final class CudaSearchBackend implements SearchBackend {
                 default -> throw new IllegalArgumentException("kernel argument " + i + " of " + kernel + ": " + args[i]);
             };
         }
+        int limit = device.dynamicSmemLimit(kernel);
+        if (smem > limit) {  // the plans keep under it; a launch over it would fail with a less clear error
+            throw new IllegalStateException(kernel + " planned with " + smem + " B of shared memory; the device allows " + limit + " B");
+        }
         JCudaDriver.cuLaunchKernel(device.function(kernel), gridX, gridY, 1, LaunchPlan.THREADS, 1, 1, (int) smem,
                 compute, Pointer.to(params), null);
     }
@@ -554,8 +536,9 @@ public final class CudaSearchBackend implements SearchBackend {
         try {
             made = cache.admit(key, vec + nb, () -> allocBlock(vec, nb));
         } catch (CudaException e) {
-            // the budget allowed it but the device did not (other processes): make room and retry once
-            cache.evictUnpinned();
+            // the budget allowed it but the device did not (other processes): hold no more than now, make room, retry once
+            cache.capBudget(cache.used());
+            makeRoom();
             try {
                 made = cache.admit(key, vec + nb, () -> allocBlock(vec, nb));
             } catch (CudaException again) {
@@ -575,8 +558,8 @@ public final class CudaSearchBackend implements SearchBackend {
     }
 
     private Block allocBlock(long vecBytes, long normBytes) {
-        CUdeviceptr v = new CUdeviceptr();
-        CUdeviceptr n = new CUdeviceptr();
+        DeviceHandles.DevicePtr v = new DeviceHandles.DevicePtr();
+        DeviceHandles.DevicePtr n = new DeviceHandles.DevicePtr();
         JCudaDriver.cuMemAlloc(v, Math.max(vecBytes, 16));
         try {
             JCudaDriver.cuMemAlloc(n, Math.max(normBytes, 16));
@@ -592,6 +575,16 @@ public final class CudaSearchBackend implements SearchBackend {
         JCudaDriver.cuMemFree(b.norms());
     }
 
+    /**
+     * After the device refused memory the budget allowed: waits for the queued kernels (so no piece
+     * of this search is still read), then frees every resident piece, this search's too.
+     */
+    private void makeRoom() {
+        JCudaDriver.cuStreamSynchronize(compute);
+        cache.unpinAll();
+        cache.evictUnpinned();
+    }
+
     /** Streaming slot {@code i}, allocated on first use (pieces never exceed the piece size). */
     private Block slot(int i, int dim) {
         if (slots[i] == null) {
@@ -599,7 +592,8 @@ public final class CudaSearchBackend implements SearchBackend {
             try {
                 slots[i] = allocBlock(slotBytes, slotBytes / 4 + 16);
             } catch (CudaException e) {
-                cache.evictUnpinned();
+                cache.capBudget(cache.used() - 2 * slotBytes);
+                makeRoom();
                 slots[i] = allocBlock(slotBytes, slotBytes / 4 + 16);
             }
         }
@@ -666,7 +660,7 @@ public final class CudaSearchBackend implements SearchBackend {
             },
             () -> {
                 if (cublas != null) {
-                    JCublas2.cublasDestroy(cublas);
+                    cublas.close();
                 }
             },
             () -> JCudaDriver.cuStreamDestroy(copy),

@@ -43,6 +43,18 @@ public final class LaunchPlan {
         return (a + b - 1) / b;
     }
 
+    /**
+     * The dynamic shared memory limit to set on a kernel: the device's opt-in maximum less the
+     * kernel's static shared memory (the two together may not pass the opt-in maximum).
+     */
+    public static int dynamicSmemLimit(int maxSmemOptin, int staticSmem) {
+        if (maxSmemOptin < 0 || staticSmem < 0 || staticSmem > maxSmemOptin) {
+            throw new IllegalArgumentException("static shared memory " + staticSmem + " B does not fit the opt-in maximum "
+                    + maxSmemOptin + " B");
+        }
+        return maxSmemOptin - staticSmem;
+    }
+
     /** Shared memory of the top-k engine with {@code slots} query slots: roundUp16(s (L + B) 8 + 20 s). */
     public static long engineBytes(int slots, int k) {
         long l = pow2ceil(k);

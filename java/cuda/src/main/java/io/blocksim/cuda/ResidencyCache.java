@@ -21,7 +21,7 @@ public final class ResidencyCache<K, V> {
     private record Entry<V>(V value, long bytes) {
     }
 
-    private final long budget;
+    private long budget;
     private final Consumer<V> release;
     private final LinkedHashMap<K, Entry<V>> entries = new LinkedHashMap<>(16, 0.75f, true);
     private final Set<K> pinned = new HashSet<>();
@@ -39,6 +39,14 @@ public final class ResidencyCache<K, V> {
 
     public long budget() {
         return budget;
+    }
+
+    /**
+     * Lowers the budget to {@code bytes} (never raises it): the device held less than the budget
+     * promised. Evicts nothing; later admissions respect the lower budget.
+     */
+    public void capBudget(long bytes) {
+        budget = Math.min(budget, Math.max(0, bytes));
     }
 
     public long used() {

@@ -11,6 +11,18 @@ import io.blocksim.search.Norms;
 import io.blocksim.spi.SearchResult;
 import io.blocksim.spi.VectorSet;
 import io.blocksim.spi.VectorShard;
+import io.blocksim.store.EntryKey;
+import io.blocksim.store.EntrySpec;
+import io.blocksim.store.Store;
+import io.blocksim.store.TestStores;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -278,6 +290,90 @@ class CudaSearchBackendGpuTest {
         float[][] queries = gaussian(3, 96, 15);
         for (Metric m : Metric.values()) {
             assertSame(cpu.search(withNorms, queries, 10, m), gpu.search(without, queries, 10, m), "no norms");
+        }
+    }
+
+    /** Several threads share one backend (searches serialize on it); each gets the CPU's answer. */
+    @Test
+    void severalThreadsShareOneBackend() throws Exception {
+        float[][] data = gaussian(12_345, 128, 16);
+        VectorSet set = shards(data, new int[] {5_000, 7_345});
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<?>> jobs = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int thread = t;
+                jobs.add(pool.submit(() -> {
+                    for (int round = 0; round < 3; round++) {
+                        int nq = new int[] {1, 8, 130}[round];  // fused scan, chunked scan, SGEMM path
+                        float[][] queries = gaussian(nq, 128, 100 + thread * 10 + round);
+                        Metric m = Metric.values()[(thread + round) % 2];
+                        assertSame(cpu.search(set, queries, 17, m), gpu.search(set, queries, 17, m),
+                                "thread " + thread + " round " + round);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : jobs) {
+                f.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** A real store: memory-mapped .npy shards written by StoreWriter, read through Store. */
+    @Test
+    void memoryMappedStore() throws Exception {
+        Path dir = Files.createTempDirectory("blocksim-gpu-store");
+        EntryKey key = new EntryKey("block_output", 0, 7);
+        TestStores.build(dir.resolve("store"), 8, 30_000, 7_000, List.of(new EntrySpec(key, 384)), 21);
+        try (Store store = Store.open(dir.resolve("store"))) {
+            VectorSet set = store.vectors(key);
+            assertTrue(set.shards().size() > 1, "several shards");
+            float[][] queries = gaussian(200, 384, 22);
+            for (Metric m : Metric.values()) {
+                for (int nq : new int[] {1, 64, 200}) {
+                    float[][] q = java.util.Arrays.copyOf(queries, nq);
+                    assertSame(cpu.search(set, q, 10, m), gpu.search(set, q, 10, m), "mapped store Q=" + nq);
+                }
+            }
+        } finally {
+            try (var walk = Files.walk(dir)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
+    /**
+     * The device runs out of memory under a budget that believed it had room (another process took
+     * it): the backend evicts, streams what does not fit and still answers as the CPU does.
+     */
+    @Test
+    void deviceOutOfMemoryUnderPressure() {
+        float[][] data = gaussian(120_000, 128, 23);  // 61 MB
+        VectorSet set = shards(data, new int[] {60_000, 60_000});
+        float[][] queries = gaussian(5, 128, 24);
+        long piece = 4L << 20;
+        CudaSearchBackend.Options roomy = CudaSearchBackend.Options.defaults(device.memoryInfo()[0]).withPieceBytes(piece);
+        try (CudaSearchBackend b = CudaSearchBackend.open(device, roomy)) {
+            // the workspace exists before the hog; the data is not resident yet
+            b.search(shards(gaussian(100, 128, 26), new int[] {100}), queries, 10, Metric.COSINE);
+            device.makeCurrent();
+            long free = device.memoryInfo()[0];
+            long leave = 40L << 20;  // room for the streaming slots, not for the data
+            CUdeviceptr hog = new CUdeviceptr();
+            JCudaDriver.cuMemAlloc(hog, free - leave);
+            try {
+                for (Metric m : Metric.values()) {
+                    assertSame(cpu.search(set, queries, 10, m), b.search(set, queries, 10, m), "under pressure " + m);
+                }
+                assertTrue(b.streamedPieces() > 0, "what did not fit was streamed");
+                assertTrue(b.residentBytes() < 40L << 20, "the budget shrank to what the device holds: " + b.residentBytes());
+            } finally {
+                device.makeCurrent();
+                JCudaDriver.cuMemFree(hog);
+            }
         }
     }
 }

@@ -16,6 +16,15 @@ class LaunchPlanTest {
     private static final long OPTIN_SM86 = 101_376;   // 99 KiB
 
     @Test
+    void dynamicSharedMemoryLimitLeavesRoomForTheStaticPart() {
+        assertEquals(232_448, LaunchPlan.dynamicSmemLimit((int) OPTIN_H100, 0));
+        assertEquals(232_448 - 1_024, LaunchPlan.dynamicSmemLimit((int) OPTIN_H100, 1_024));
+        assertEquals(0, LaunchPlan.dynamicSmemLimit((int) OPTIN_SM86, (int) OPTIN_SM86));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> LaunchPlan.dynamicSmemLimit((int) OPTIN_A100, (int) OPTIN_A100 + 1));
+    }
+
+    @Test
     void sharedMemoryExamplesOfTheContract() {
         assertEquals(96_928, LaunchPlan.scanSmem(8, 10));
         assertEquals(65_888, LaunchPlan.scanSmem(1, 10));

@@ -19,6 +19,21 @@ class ResidencyCacheTest {
     }
 
     @Test
+    void aCappedBudgetRefusesWhatNoLongerFits() {
+        ResidencyCache<String, String> c = cache(100);
+        c.admit("a", 40, () -> "A");
+        c.capBudget(40);   // the device held only this much
+        c.capBudget(500);  // a cap never raises the budget
+        assertEquals(40, c.budget());
+        assertNull(c.admit("b", 10, () -> "B"), "a is pinned: nothing more fits under the cap");
+        c.unpinAll();
+        c.evictUnpinned();
+        assertEquals("B", c.admit("b", 10, () -> "B"));
+        c.capBudget(-5);
+        assertEquals(0, c.budget());
+    }
+
+    @Test
     void evictsTheLeastRecentlyUsedUnpinnedEntry() {
         ResidencyCache<String, String> c = cache(100);
         c.admit("a", 40, () -> "A");
