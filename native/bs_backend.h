@@ -21,6 +21,7 @@ struct BsOptions {
     size_t smemLimit = 0;    // emulator: pretend this opt-in shared-memory limit (0: 227 KiB)
     int copyMode = 2;        // emulator: cp.async landing mode (see bs_emu_run.h)
     bool noCublas = false;   // CUDA backend: do not use cuBLAS even if it loads
+    bool selectSweep = false;  // CUDA backend: time the SGEMM path over select chunk sizes only
 };
 
 class BsBackend {

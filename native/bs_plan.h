@@ -72,8 +72,19 @@ inline ScanPlan planScan(int N, int Q, int k, int metric, int smCount, int occup
 
 // merge: candidates per block before the final merge
 inline int mergeChunk(int k) { return std::max(8192, 8 * pow2ceil(k)); }
-// select: rows of the score tile per block
-inline int selectChunk(int k) { return std::max(4096, 16 * pow2ceil(k)); }
+// select: rows of the score tile per block. Each block pays a fixed cost (two exact re-scorings of
+// its k best, latency bound), so blocks are made as large as one wave of `slots` resident blocks
+// allows: at least max(4096, 16 L(k)) rows, at most the tile. (H200, Q = 1,024, 65,536-row tiles:
+// 4,096-row blocks took 3.35 ms a tile, the SGEMM 1.25 ms.)
+// But a block's cost also grows with the rows that tie near its k-th score (a zero cosine query ties
+// them all), so blocks stop at 16,384 rows: H200, 858,923 rows, Q = 1,024, random / adverse queries:
+// 4,096 rows 60.7 / 61.0 ms, 16,384 rows 36.3 / 38.5 ms, 65,536 rows 29.0 / 98.7 ms.
+inline int selectChunk(int k, int rows, int Q, long long slots) {
+    const long long base = std::max(4096, 16 * pow2ceil(k));
+    const long long cap = std::max(base, 16384LL);
+    const long long perQuery = std::max(1LL, slots / std::max(1, Q));
+    return (int)std::min(cap, std::max(base, ceilDiv(std::max(rows, 1), perQuery)));
+}
 // rows per SGEMM score tile: Q x tileRows floats kept under ~256 MiB
 inline int gemmTileRows(int N, int Q) {
     long long t = (256LL << 20) / (4LL * Q);

@@ -5,7 +5,7 @@
 // reference (PASS/FAIL per case, with the first mismatch), and on a device prints a timing table
 // of the fused scan next to the device's device-to-device copy bandwidth.
 //
-//   blocksim_check [--fatbin PATH] [--quick] [--no-timing] [--timing-only] [--filter S]
+//   blocksim_check [--fatbin PATH] [--quick] [--no-timing] [--timing-only] [--filter S] [--select-sweep]
 //                  [--reps N] [--no-cublas]
 //   blocksim_emu_check [--filter S] [--smem-limit BYTES] [--copy-mode 0|1|2]   (always quick)
 //
@@ -332,9 +332,15 @@ struct Searcher {
     std::string runGemm(const Tuning& tu, const Queries& hq) {
         const int N = p.spec.N, D = p.spec.D;
         const int T = tu.tileRows > 0 ? std::min(tu.tileRows, N) : gemmTileRows(N, Q);
-        const int chunk = tu.selectChunk > 0 ? tu.selectChunk : selectChunk(k);
+        const char* selKernel = metric == kMetricCosine ? "blocksim_select_cos" : "blocksim_select_l2";
+        const long long slots = (long long)be.smCount() * std::max(1, be.occupancy(selKernel, selectSmem(k, metric)));
+        auto chunkOf = [&](int rows) { return tu.selectChunk > 0 ? tu.selectChunk : selectChunk(k, rows, Q, slots); };
+        const int chunk = chunkOf((int)std::min<long long>(T, N));
         long long lists = 0;
-        for (long long t0 = 0; t0 < N; t0 += T) lists += ceilDiv(std::min<long long>(T, N - t0), chunk);
+        for (long long t0 = 0; t0 < N; t0 += T) {
+            const int rows = (int)std::min<long long>(T, N - t0);
+            lists += ceilDiv(rows, chunkOf(rows));
+        }
         const long long M = lists * k;
         if (cand.bytes < (size_t)Q * M * 8) cand = DevBuf(&be, (size_t)Q * M * 8);
         if (tile.bytes < (size_t)Q * T * 4) tile = DevBuf(&be, (size_t)Q * T * 4);
@@ -371,12 +377,12 @@ struct Searcher {
             const float* nr = p.dNorms.as<float>() + t0;
             const float* Xt = p.dX.as<float>() + t0 * D;
             const float* qs = dQ.as<float>();
-            int nRowsTile = rows, ki = k, ch = chunk, idBase = (int)t0, Di = D;
+            int nRowsTile = rows, ki = k, ch = chunkOf(rows), idBase = (int)t0, Di = D;
             float errCoef = 0.0f;
             unsigned long long* c = cand.as<unsigned long long>();
             long long cs = M, lds = ldS;
             BsDim g;
-            g.x = (unsigned)ceilDiv(rows, chunk);
+            g.x = (unsigned)ceilDiv(rows, ch);
             g.y = (unsigned)Q;
             void* args[] = {&S, &lds, &nRowsTile, &nr, &Xt, &Di, &qs, &errCoef,
                             &ki, &ch, &idBase, &c, &cs, &listOffset};
@@ -701,10 +707,67 @@ void timingTable(BsBackend& be, const BsOptions& opt) {
     }
 }
 
+// The select's rows per block against the score distribution: plain random queries, and the
+// adversarial ones (a zero query, whose scores all tie, and a copy of a duplicated row) on data with
+// 2% duplicate rows. Picks the chunk rule from measurements rather than a model.
+void selectSweep(BsBackend& be) {
+    if (!be.hasSgemm()) {
+        std::printf("(select sweep: cuBLAS not loaded)\n");
+        return;
+    }
+    const ProblemSpec gs{858923, 384, 0.02, 3, 7};
+    std::unique_ptr<Problem> p = makeProblem(be, gs);
+    std::printf("\n== select chunk sweep: N=%d D=%d k=10, SGEMM path total ms (median of 3) ==\n", gs.N, gs.D);
+    const int chunks[] = {4096, 16384, 32768, 65536, 0};
+    std::printf("%-6s %-5s %-8s", "metric", "Q", "queries");
+    for (int c : chunks) std::printf(" %10s", c ? std::to_string(c).c_str() : "auto");
+    std::printf("\n");
+    for (int metric : {kMetricCosine, kMetricL2}) {
+        for (int Q : {64, 512, 1024}) {
+            for (int special : {0, 1}) {
+                Queries q = makeQueries(*p, Q, 7 + Q, special);
+                Searcher s(be, *p);
+                s.setQueries(q, metric, 10);
+                std::printf("%-6s %-5d %-8s", metric == kMetricCosine ? "cos" : "l2", Q, special ? "adverse" : "random");
+                for (int c : chunks) {
+                    Tuning tu;
+                    tu.selectChunk = c;
+                    s.runGemm(tu, q);
+                    be.sync();
+                    std::vector<double> t;
+                    for (int r = 0; r < 3; ++r) t.push_back(be.timeMs([&] { s.runGemm(tu, q); }));
+                    std::printf(" %10.3f", median(t));
+                }
+                std::printf("\n");
+                std::fflush(stdout);
+            }
+        }
+    }
+    // where the SGEMM path starts to beat the fused scan (random cosine queries, k = 10)
+    std::printf("\n-- scan vs SGEMM path, cos, random queries, k=10, total ms (median of 5) --\n");
+    std::printf("%-5s %10s %10s\n", "Q", "scan", "sgemm");
+    for (int Q : {8, 12, 16, 24, 32, 48, 64, 96, 128}) {
+        Queries q = makeQueries(*p, Q, 7 + Q, 0);
+        Searcher s(be, *p);
+        s.setQueries(q, kMetricCosine, 10);
+        Tuning tu;
+        s.runScan(tu);
+        s.runGemm(tu, q);
+        be.sync();
+        std::vector<double> a, g;
+        for (int r = 0; r < 5; ++r) {
+            a.push_back(be.timeMs([&] { s.runScan(tu, true); }));
+            g.push_back(be.timeMs([&] { s.runGemm(tu, q); }));
+        }
+        std::printf("%-5d %10.3f %10.3f\n", Q, median(a), median(g));
+        std::fflush(stdout);
+    }
+}
+
 int usage() {
     std::fprintf(stderr,
                  "usage: blocksim_check [--fatbin PATH] [--quick] [--no-timing] [--timing-only]\n"
-                 "                      [--filter TEXT] [--reps N] [--no-cublas]\n"
+                 "                      [--filter TEXT] [--reps N] [--no-cublas] [--select-sweep]\n"
                  "       blocksim_emu_check [--filter TEXT] [--smem-limit BYTES] [--copy-mode 0|1|2]\n");
     return 2;
 }
@@ -732,6 +795,7 @@ int main(int argc, char** argv) {
         else if (a == "--smem-limit") opt.smemLimit = (size_t)std::atoll(val().c_str());
         else if (a == "--copy-mode") opt.copyMode = std::atoi(val().c_str());
         else if (a == "--no-cublas") opt.noCublas = true;
+        else if (a == "--select-sweep") { opt.checks = false; opt.timing = false; opt.selectSweep = true; }
         else return usage();
     }
     std::unique_ptr<BsBackend> be;
@@ -809,6 +873,7 @@ int main(int argc, char** argv) {
             std::printf("correctness: %d PASS, %d FAIL\n", passes, fails);
         }
         if (opt.timing && !be->isEmulator()) timingTable(*be, opt);
+        if (opt.selectSweep && !be->isEmulator()) selectSweep(*be);
     } catch (const std::exception& e) {
         std::printf("ERROR: %s\n", e.what());
         return 2;

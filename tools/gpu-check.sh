@@ -161,7 +161,7 @@ else
     else
         echo "(GPU tests skipped: no carried test classes and no mvn)"
     fi
-    bench=(--queries 1,8,64,512 --repeats 3 --warmups 1 --json "$outdir/bench-search-cuda.jsonl")
+    bench=(--queries 1,8,64,512,1024 --repeats 3 --warmups 1 --json "$outdir/bench-search-cuda.jsonl")
     if [ "$(left)" -lt 40 ]; then
         echo "(bench skipped: out of time)"
     elif [ ! -d "$carry/lib" ] && [ ! -d target/gpu-lib ]; then

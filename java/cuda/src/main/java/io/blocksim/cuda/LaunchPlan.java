@@ -147,10 +147,25 @@ public final class LaunchPlan {
         return Math.max(8192, 8 * pow2ceil(k));
     }
 
-    /** Rows of a score tile per select block. */
-    public static int selectChunk(int k) {
-        return Math.max(4096, 16 * pow2ceil(k));
+    /**
+     * Rows of a score tile per select block. Each block pays a fixed cost (two exact re-scorings of
+     * its k best, latency bound), so blocks are as large as one wave of {@code slots} resident
+     * blocks allows: at least {@code max(4096, 16 L(k))} rows, at most the tile. Measured on an
+     * H200 (Q = 1,024, 65,536-row tiles): 4,096-row blocks took 3.35 ms a tile, the SGEMM 1.25 ms.
+     * But a block's cost also grows with the rows that tie near its k-th score (a zero cosine query
+     * ties them all), so blocks stop at {@link #SELECT_CHUNK_CAP} rows (H200, 858,923 rows,
+     * Q = 1,024, random / adverse queries: 4,096 rows 60.7 / 61.0 ms, 16,384 rows 36.3 / 38.5 ms,
+     * 65,536 rows 29.0 / 98.7 ms; {@code blocksim_check --select-sweep}).
+     */
+    public static int selectChunk(int k, int rows, int nq, long slots) {
+        long base = Math.max(4096, 16L * pow2ceil(k));
+        long cap = Math.max(base, SELECT_CHUNK_CAP);
+        long perQuery = Math.max(1, slots / Math.max(1, nq));
+        return (int) Math.min(cap, Math.max(base, ceilDiv(Math.max(rows, 1), perQuery)));
     }
+
+    /** The most rows one select block takes (unless k needs more). */
+    public static final int SELECT_CHUNK_CAP = 16_384;
 
     /** Rows per SGEMM score tile: {@code q x tileRows} floats kept under 256 MiB. */
     public static int gemmTileRows(int n, int q) {
@@ -159,16 +174,16 @@ public final class LaunchPlan {
         return (int) Math.min(n, t);
     }
 
-    /** Lists one select launch writes for a tile of {@code rows} rows. */
-    public static int selectLists(int rows, int k) {
-        return (int) ceilDiv(rows, selectChunk(k));
+    /** Lists one select launch writes for a tile of {@code rows} rows (see {@link #selectChunk}). */
+    public static int selectLists(int rows, int k, int nq, long slots) {
+        return (int) ceilDiv(rows, selectChunk(k, rows, nq, slots));
     }
 
     /** Lists the SGEMM path writes over {@code n} rows cut into tiles of {@code tileRows}. */
-    public static long gemmLists(int n, int tileRows, int k) {
+    public static long gemmLists(int n, int tileRows, int k, int nq, long slots) {
         long lists = 0;
         for (long t0 = 0; t0 < n; t0 += tileRows) {
-            lists += selectLists((int) Math.min(tileRows, n - t0), k);
+            lists += selectLists((int) Math.min(tileRows, n - t0), k, nq, slots);
         }
         return lists;
     }

@@ -71,16 +71,23 @@ class LaunchPlanTest {
         assertEquals(3_960, m.finalM());
     }
 
-    /** Rows printed by a C++ program over native/bs_plan.h (planScan, mergeChunk, selectChunk, gemmTileRows, smem). */
+    /**
+     * Rows printed by a C++ program over native/bs_plan.h (planScan, mergeChunk, selectChunk of one
+     * tile with slots = SMs x max(1, occupancy), gemmTileRows, smem).
+     */
     @Test
     void equalsTheCppTwin() {
         List<String> rows = List.of(
-                "1884439 40 285 1 39 3 101376 4 10 11 171313 95056 8192 8192 1677568 9248 8224",
-                "1492014 632 308 0 109 2 101376 4 158 1 1492014 95056 8192 8192 105984 8224 8224",
-                "624106 154 284 0 79 3 232448 8 20 11 56737 128672 8192 8192 435712 8224 8224",
-                "1486912 33 457 1 193 3 101376 4 9 64 23233 95056 8192 8192 1486912 9248 8224",
-                "176914 527 454 1 176 0 166912 8 66 2 88457 128672 8192 8192 127232 9248 8224",
-                "25256 747 652 1 29 0 166912 4 187 1 25256 127824 8192 16384 25256 17440 16416");
+                "1884439 40 285 1 39 3 101376 4 10 11 171313 95056 8192 16384 1677568 9248 8224",
+                "1492014 632 308 0 109 2 101376 4 158 1 1492014 95056 8192 16384 105984 8224 8224",
+                "624106 154 284 0 79 3 232448 8 20 11 56737 128672 8192 16384 435712 8224 8224",
+                "1486912 33 457 1 193 3 101376 4 9 64 23233 95056 8192 16384 1486912 9248 8224",
+                "176914 527 454 1 176 0 166912 8 66 2 88457 128672 8192 16384 127232 9248 8224",
+                "25256 747 652 1 29 0 166912 4 187 1 25256 127824 8192 16384 25256 17440 16416",
+                "858923 1024 10 0 132 2 232448 8 128 2 429462 96928 8192 16384 65536 4256 4256",
+                "858923 65 10 1 132 2 232448 8 9 29 29619 96928 8192 16384 858923 5280 4256",
+                "100000 32 10 0 132 2 232448 8 4 66 1516 96928 8192 12500 100000 4256 4256",
+                "3000 8 10 1 132 2 232448 8 1 12 250 96928 8192 4096 3000 5280 4256");
         for (String row : rows) {
             String[] f = row.split(" ");
             int n = Integer.parseInt(f[0]);
@@ -93,7 +100,8 @@ class LaunchPlanTest {
             LaunchPlan.Scan p = LaunchPlan.planScan(n, q, k, m, sms, (kernel, smem) -> occ, optin);
             String got = String.join(" ", f[0], f[1], f[2], f[3], f[4], f[5], f[6], "" + p.qc(), "" + p.qChunks(),
                     "" + p.rowBlocks(), "" + p.rowsPerBlock(), "" + p.smem(), "" + LaunchPlan.mergeChunk(k),
-                    "" + LaunchPlan.selectChunk(k), "" + LaunchPlan.gemmTileRows(n, q), "" + LaunchPlan.selectSmem(k, m),
+                    "" + LaunchPlan.selectChunk(k, LaunchPlan.gemmTileRows(n, q), q, (long) sms * Math.max(1, occ)),
+                    "" + LaunchPlan.gemmTileRows(n, q), "" + LaunchPlan.selectSmem(k, m),
                     "" + LaunchPlan.mergeSmem(k));
             assertEquals(row, got);
         }
@@ -118,10 +126,25 @@ class LaunchPlanTest {
         assertEquals(1000, LaunchPlan.gemmTileRows(1000, 1024));
         assertEquals(1024, LaunchPlan.gemmTileRows(1_000_000, 65535));
         assertEquals(256, LaunchPlan.gemmTileRows(1_000_000, 1_000_000));  // never below 256 rows
-        assertEquals(4096, LaunchPlan.selectChunk(10));
-        assertEquals(16_384, LaunchPlan.selectChunk(1024));
-        // 858,923 rows in tiles of 65,536: 13 full tiles of 16 lists, a tail of 7,955 rows = 2 lists
-        assertEquals(13 * 16 + 2, LaunchPlan.gemmLists(858_923, 65_536, 10));
+        long h200 = 132 * 2;  // select blocks resident at once
+        assertEquals(4096, LaunchPlan.selectChunk(10, 1000, 1024, h200));      // never below the base
+        assertEquals(16_384, LaunchPlan.selectChunk(1024, 1000, 1024, h200));
+        assertEquals(16_384, LaunchPlan.selectChunk(10, 65_536, 1024, h200));  // many queries: capped blocks
+        assertEquals(16_384, LaunchPlan.selectChunk(10, 858_923, 65, h200));
+        assertEquals(12_500, LaunchPlan.selectChunk(10, 100_000, 32, h200));   // 32 queries x 8 blocks fill 264 slots
+        // 858,923 rows in tiles of 65,536 at Q = 1,024: 13 full tiles of 4 lists and a tail of 7,955 rows, 1 list
+        assertEquals(13 * 4 + 1, LaunchPlan.gemmLists(858_923, 65_536, 10, 1024, h200));
+        // every row is in exactly one list, whatever the sizes
+        for (int rows : new int[] {1, 255, 4096, 4097, 65_536, 100_003, 858_923}) {
+            for (int q : new int[] {1, 65, 300, 1024, 65_535}) {
+                int chunk = LaunchPlan.selectChunk(10, rows, q, h200);
+                int lists = LaunchPlan.selectLists(rows, 10, q, h200);
+                assertTrue((long) lists * chunk >= rows && (long) (lists - 1) * chunk < rows, rows + " " + q);
+                assertTrue(chunk <= LaunchPlan.SELECT_CHUNK_CAP, "capped: " + rows + " " + q);
+                assertTrue(chunk == LaunchPlan.SELECT_CHUNK_CAP || lists == 1 || (long) lists * q <= Math.max(h200, q),
+                        "about one wave unless capped: " + rows + " " + q);
+            }
+        }
     }
 
     @Test
