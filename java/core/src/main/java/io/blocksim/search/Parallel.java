@@ -1,17 +1,16 @@
 package io.blocksim.search;
 
+import io.blocksim.spi.Segments;
+
 import java.lang.foreign.MemorySegment;
 
 /** Helpers for spreading work over threads. */
 final class Parallel {
-    /** A thread that never runs: a stand-in for "some other thread" in access checks. */
-    private static final Thread OTHER = Thread.ofPlatform().unstarted(() -> { });
-
     private Parallel() {
     }
 
-    /** True when threads other than the caller may read {@code s} (false for a confined arena's segment). */
+    /** True when threads other than the caller may read {@code s} ({@link Segments#shareable}). */
     static boolean shareable(MemorySegment s) {
-        return s == null || s.isAccessibleBy(OTHER);
+        return Segments.shareable(s);
     }
 }

@@ -7,7 +7,19 @@ public final class Segments {
     /** Without the Vector API no kernel profiles the loads: reinterpret would only cause a native-access warning. */
     private static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
+    /** A thread that never runs: a stand-in for "some other thread" in access checks. */
+    private static final Thread OTHER = Thread.ofPlatform().unstarted(() -> { });
+
     private Segments() {
+    }
+
+    /**
+     * True when threads other than the caller may read {@code s} (false for a confined arena's
+     * segment, which only its owner thread may read): a backend spreads a search over threads only
+     * when every segment it reads is shareable. Null counts as shareable.
+     */
+    public static boolean shareable(MemorySegment s) {
+        return s == null || s.isAccessibleBy(OTHER);
     }
 
     /**

@@ -34,12 +34,14 @@ sealed interface Cublas extends AutoCloseable permits FfmCublas, JCublasBinding 
         String m = mode == null ? "auto" : mode.strip().toLowerCase(Locale.ROOT);
         switch (m) {
             case "ffm":
-                return FfmCublas.open(stream.handle(), FfmCublas.candidates());
+                return openFfm(stream);
             case "jcublas":
                 return JCublasBinding.open(stream);
+            case "false":
+                throw new CublasUnavailableException("-D" + MODE_PROPERTY + "=false", null);
             case "auto", "true", "":
                 try {
-                    return FfmCublas.open(stream.handle(), FfmCublas.candidates());
+                    return openFfm(stream);
                 } catch (CublasUnavailableException ffm) {
                     try {
                         return JCublasBinding.open(stream);
@@ -49,6 +51,17 @@ sealed interface Cublas extends AutoCloseable permits FfmCublas, JCublasBinding 
                 }
             default:
                 throw new CublasUnavailableException("-D" + MODE_PROPERTY + "=" + mode + " is not one of auto, ffm, jcublas, false", null);
+        }
+    }
+
+    /** FFM, with anything unexpected (a bad library path, no native linker) reported as "no cuBLAS". */
+    private static Cublas openFfm(DeviceHandles.Stream stream) {
+        try {
+            return FfmCublas.open(stream.handle(), FfmCublas.candidates());
+        } catch (CublasUnavailableException e) {
+            throw e;
+        } catch (RuntimeException | LinkageError e) {
+            throw new CublasUnavailableException("cuBLAS via FFM: " + CudaErrors.oneLine(e), e);
         }
     }
 

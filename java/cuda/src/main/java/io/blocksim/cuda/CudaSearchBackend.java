@@ -8,6 +8,7 @@ import io.blocksim.search.Norms;
 import io.blocksim.search.ClosedStores;
 import io.blocksim.spi.SearchBackend;
 import io.blocksim.spi.SearchResult;
+import io.blocksim.spi.Segments;
 import io.blocksim.spi.VectorSet;
 import io.blocksim.spi.VectorShard;
 
@@ -73,6 +74,9 @@ public final class CudaSearchBackend implements SearchBackend {
     public static final long CANDIDATE_BYTES_CAP = 256L << 20;
     /** Device memory kept out of the residency budget for the per-search workspace and cuBLAS. */
     public static final long WORKSPACE_RESERVE = 1L << 30;
+
+    /** Device memory left free when a refusal caps the budget (the workspace is allocated by then). */
+    private static final long OOM_HEADROOM_BYTES = 64L << 20;
     /** System property: residency budget in bytes (suffixes k, m, g), overriding the default. */
     public static final String BUDGET_PROPERTY = "blocksim.cuda.budget";
     /** System property: "false" turns the SGEMM path off (the fused scan serves every Q). */
@@ -335,8 +339,12 @@ public final class CudaSearchBackend implements SearchBackend {
                 runBatch(shards, norms, pieces, prepared, q0, n, dim, k, metric, outRows, outScoresAll);
             }
             // the host re-score (double, D reads per row) cost ~15 us a query on one core: 15 ms at Q = 1,024 (H200 run)
+            boolean shareable = true;  // a confined arena's segments may be read by this thread alone
+            for (int i = 0; i < shards.size(); i++) {
+                shareable &= Segments.shareable(shards.get(i).vectors()) && Segments.shareable(norms[i]);
+            }
             java.util.stream.IntStream qs = java.util.stream.IntStream.range(0, nq);
-            (nq >= PARALLEL_FINISH_QUERIES ? qs.parallel() : qs).forEach(
+            (shareable && nq >= PARALLEL_FINISH_QUERIES ? qs.parallel() : qs).forEach(
                     q -> QueryPrep.finish(data, queries[q], q, metric, k, outRows[q], outScoresAll[q]));
             return new SearchResult(metric, k, outRows, outScoresAll);
         } catch (CudaException e) {
@@ -551,9 +559,8 @@ public final class CudaSearchBackend implements SearchBackend {
         try {
             made = cache.admit(key, vec + nb, () -> allocBlock(vec, nb));
         } catch (CudaException e) {
-            // the budget allowed it but the device did not (other processes): hold no more than now, make room, retry once
-            cache.capBudget(cache.used());
-            makeRoom();
+            // the budget allowed it but the device did not (other processes): make room, cap the budget, retry once
+            makeRoom(e);
             try {
                 made = cache.admit(key, vec + nb, () -> allocBlock(vec, nb));
             } catch (CudaException again) {
@@ -592,12 +599,20 @@ public final class CudaSearchBackend implements SearchBackend {
 
     /**
      * After the device refused memory the budget allowed: waits for the queued kernels (so no piece
-     * of this search is still read), then frees every resident piece, this search's too.
+     * of this search is still read), frees every resident piece, this search's too, and (out of
+     * memory: other processes hold the rest) caps the budget at what is free now less room for the
+     * two streaming slots and the workspace. The cap stays for the backend's life. Other errors
+     * are thrown on.
      */
-    private void makeRoom() {
+    private void makeRoom(CudaException cause) {
+        if (!String.valueOf(cause.getMessage()).startsWith("CUDA_ERROR_OUT_OF_MEMORY")) {
+            throw cause;
+        }
         JCudaDriver.cuStreamSynchronize(compute);
         cache.unpinAll();
         cache.evictUnpinned();
+        long slotsBytes = 2 * (Math.max(options.pieceBytes(), 16) * 5 / 4 + 32);
+        cache.capBudget(device.memoryInfo()[0] - slotsBytes - OOM_HEADROOM_BYTES);
     }
 
     /** Streaming slot {@code i}, allocated on first use (pieces never exceed the piece size). */
@@ -607,8 +622,7 @@ public final class CudaSearchBackend implements SearchBackend {
             try {
                 slots[i] = allocBlock(slotBytes, slotBytes / 4 + 16);
             } catch (CudaException e) {
-                cache.capBudget(cache.used() - 2 * slotBytes);
-                makeRoom();
+                makeRoom(e);
                 slots[i] = allocBlock(slotBytes, slotBytes / 4 + 16);
             }
         }

@@ -83,7 +83,7 @@ final class FfmCublas implements Cublas {
     static List<Candidate> candidates(String explicit, Map<String, String> env, List<Path> prefixes) {
         if (explicit != null && !explicit.isBlank()) {
             Path p = Path.of(explicit.strip());
-            return List.of(new Candidate(p.getFileName().toString(), p));
+            return List.of(new Candidate(p.getFileName() == null ? p.toString() : p.getFileName().toString(), p));
         }
         List<Candidate> out = new ArrayList<>();
         for (String major : List.of("13", "12")) {

@@ -183,5 +183,19 @@ class FfmCublasTest {
         DeviceHandles.Stream s = new DeviceHandles.Stream();
         Cublas.CublasUnavailableException e = assertThrows(Cublas.CublasUnavailableException.class, () -> Cublas.open("sometimes", s));
         assertTrue(e.getMessage().contains("auto, ffm, jcublas, false"), e.getMessage());
+        assertThrows(Cublas.CublasUnavailableException.class, () -> Cublas.open("false", s));
+        // a bad library path is "no cuBLAS" too, never an exception the backend does not expect
+        String old = System.getProperty(FfmCublas.LIBRARY_PROPERTY);
+        System.setProperty(FfmCublas.LIBRARY_PROPERTY, "/");
+        try {
+            Cublas.CublasUnavailableException bad = assertThrows(Cublas.CublasUnavailableException.class, () -> Cublas.open("ffm", s));
+            assertTrue(bad.getMessage().startsWith("cuBLAS via FFM"), bad.getMessage());
+        } finally {
+            if (old == null) {
+                System.clearProperty(FfmCublas.LIBRARY_PROPERTY);
+            } else {
+                System.setProperty(FfmCublas.LIBRARY_PROPERTY, old);
+            }
+        }
     }
 }
