@@ -2,6 +2,7 @@ package io.blocksim.cli;
 
 import io.blocksim.BlocksimException;
 import io.blocksim.InvalidArgumentException;
+import io.blocksim.api.Timings;
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -33,12 +34,17 @@ import picocli.CommandLine.Spec;
             VerifyCommand.class,
             ImportCommand.class,
             BenchCommand.class,
+            AotTrainCommand.class,
             CommandLine.HelpCommand.class,
         },
         footer = {"", "Run 'blocksim COMMAND --help' for a command's options."})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces for errors.")
     boolean verbose;
+
+    @Option(names = "--timings", scope = ScopeType.INHERIT,
+            description = "Print where the wall time went (JVM start, opening the store and model, search, output) on stderr.")
+    boolean timings;
 
     @Spec
     CommandSpec spec;
@@ -49,6 +55,12 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        long mainNanos = System.nanoTime();
+        boolean timings = java.util.Arrays.asList(args).contains("--timings");
+        if (timings) {
+            Timings.enable();
+            recordJvmStart();
+        }
         utf8StandardStreams();
         String unreadable = unreadableArgument(args);
         if (unreadable != null) {
@@ -58,8 +70,36 @@ public final class Main implements Runnable {
         }
         int code = execute(args);
         System.out.flush();
+        if (timings) {
+            System.err.println(timingsLine(Timings.phases(), (System.nanoTime() - mainNanos) / 1e6));
+        }
         System.err.flush();
         System.exit(code);
+    }
+
+    /**
+     * The JVM's start: from the launcher's exec (BLOCKSIM_LAUNCH_NS, epoch nanoseconds) to main.
+     * Not from the process's start time, which Linux gives to about a second, nor from the JVM's
+     * management bean, whose loading would itself cost a tenth of a second.
+     */
+    private static void recordJvmStart() {
+        String launched = System.getenv("BLOCKSIM_LAUNCH_NS");
+        if (launched != null && launched.matches("\\d{10,20}")) {
+            java.time.Instant now = java.time.Instant.now();
+            long nowNs = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+            Timings.record("jvm start", (nowNs - Long.parseLong(launched)) / 1e6);
+        }
+    }
+
+    /** "blocksim: timings: jvm start 95 ms, open store 180 ms, ...; main 640 ms in all" (phases may nest or overlap). */
+    static String timingsLine(java.util.List<Timings.Phase> phases, double mainMs) {
+        StringBuilder b = new StringBuilder("blocksim: timings:");
+        String sep = " ";
+        for (Timings.Phase p : phases) {
+            b.append(sep).append(p.what()).append(' ').append(String.format(java.util.Locale.ROOT, "%.0f ms", p.ms()));
+            sep = ", ";
+        }
+        return b.append(String.format(java.util.Locale.ROOT, "; main %.0f ms in all", mainMs)).toString();
     }
 
     /**

@@ -7,6 +7,7 @@ import io.blocksim.StoreIncompatibleException;
 import io.blocksim.api.BlocksimStore;
 import io.blocksim.api.SearchRequest;
 import io.blocksim.api.SearchResponse;
+import io.blocksim.api.Timings;
 import io.blocksim.api.Searcher;
 import io.blocksim.model.Site;
 import io.blocksim.store.Npy;
@@ -108,7 +109,9 @@ final class SearchCommand implements Callable<Integer> {
                 b.position(parsePosition(this.position));
             }
             if (queries.npy != null) {
-                b.vectors(readQueries(queries.npy));
+                try (Timings.Mark t = Timings.phase("read queries")) {
+                    b.vectors(readQueries(queries.npy));
+                }
             } else {
                 b.prompts(queries.prompts);
                 if (querySite != null || queryBlock != null) {
@@ -124,7 +127,9 @@ final class SearchCommand implements Callable<Integer> {
                     throw CliError.withHint(e, "--model gives the model");
                 }
                 String reason = allPositions ? "cpu (exact embeddings search, nothing stored)" : searcher.backendReason();
-                print(r, request.queryCount(), m, reason);
+                try (Timings.Mark t = Timings.phase("print")) {
+                    print(r, request.queryCount(), m, reason);
+                }
             }
         }
         return 0;

@@ -37,7 +37,9 @@ public final class BlocksimStore implements AutoCloseable {
         if (dir == null) {
             throw new io.blocksim.InvalidArgumentException("no store folder given");
         }
-        return new BlocksimStore(Store.open(dir));
+        try (Timings.Mark m = Timings.phase("open store")) {
+            return new BlocksimStore(Store.open(dir));
+        }
     }
 
     /**

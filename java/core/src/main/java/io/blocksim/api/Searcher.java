@@ -61,7 +61,10 @@ public final class Searcher implements AutoCloseable {
             this.backend = Backends.routedBorrowed(b.instance);  // closing it leaves the caller's backend open
             this.reason = b.instance.name() + " (given)";
         } else {
-            Backends.Choice c = Backends.open(b.backendName);
+            Backends.Choice c;
+            try (Timings.Mark t = Timings.phase("pick backend")) {
+                c = Backends.open(b.backendName);
+            }
             this.backend = c.backend();
             this.reason = c.reason();
         }
@@ -147,7 +150,11 @@ public final class Searcher implements AutoCloseable {
         long t0 = System.nanoTime();
         SearchResult res = backend.search(s.vectors(e.key()), q, r.k(), r.metric());
         double ms = (System.nanoTime() - t0) / 1e6;
-        SearchResponse out = respond(res, r, e.rows(), ms, row -> s.label(e.key(), row));
+        Timings.record("search on " + backend.name(), ms);
+        SearchResponse out;
+        try (Timings.Mark t = Timings.phase("labels")) {
+            out = respond(res, r, e.rows(), ms, row -> s.label(e.key(), row));
+        }
         s.checkUnchanged(e.key());  // nothing read from a file that changed during the search is returned
         return out;
     }
@@ -183,7 +190,9 @@ public final class Searcher implements AutoCloseable {
                         + m.maxPromptLength());
             }
         }
-        return m.lastPositionVectors(prompts, site, block);
+        try (Timings.Mark t = Timings.phase("encode prompts")) {
+            return m.lastPositionVectors(prompts, site, block);
+        }
     }
 
     private SearchResponse embeddings(SearchRequest r) {
@@ -239,7 +248,10 @@ public final class Searcher implements AutoCloseable {
     private synchronized PromptEncoder encoder() {
         checkOpen();
         if (encoder == null) {
-            PromptEncoder m = Models.open(modelPath);
+            PromptEncoder m;
+            try (Timings.Mark t = Timings.phase("open model")) {
+                m = Models.open(modelPath);
+            }
             String want = store.modelSha256();
             if (want != null && !want.equals(m.modelSha256())) {
                 m.close();

@@ -15,10 +15,7 @@ import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -99,13 +96,16 @@ public final class TransformerModel implements AutoCloseable {
             throw new InvalidArgumentException("threads must be >= 1, got " + threads);
         }
         byte[] bytes;
+        String stamp;
         try {
+            String before = FileHashes.stamp(file);
             bytes = Files.readAllBytes(file);
+            stamp = before.equals(FileHashes.stamp(file)) ? before : null;  // changed while read: hash these bytes
         } catch (IOException e) {
             throw new ModelException("cannot read model file " + file + ": " + e.getMessage(), e);
         }
-        // One read serves both the hash (for stores) and the session.
-        String sha = sha256(bytes);
+        // One read serves both the hash (for stores) and the session; the hash is remembered for the file's stamp.
+        String sha = FileHashes.sha256(file, stamp, bytes);
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         boolean inBuild = OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
         OrtSession session = null;
@@ -402,11 +402,4 @@ public final class TransformerModel implements AutoCloseable {
         }
     }
 
-    private static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
-    }
 }
