@@ -77,6 +77,11 @@ final class AotTrainCommand implements Callable<Integer> {
                     }
                 }
             }
+            // the demo's chart: AWT and JFreeChart are most of a demo's class loading
+            java.util.List<io.blocksim.api.NormRow> rows = java.util.List.of(new io.blocksim.api.NormRow(0, 100, 1.0, 0.1),
+                    new io.blocksim.api.NormRow(1, 100, 2.0, 0.2));
+            io.blocksim.demo.NormChart.png(java.util.List.of(new io.blocksim.demo.DemoResults.NormTable("proj_output", rows,
+                    "training"), new io.blocksim.demo.DemoResults.NormTable("ffwd_output", rows, "training")), "training");
             if (Models.available()) {
                 try (PromptEncoder m = Models.open(null)) {
                     m.lastPositionVectors(List.of("my most gr", "the king"), "proj_output", 5);

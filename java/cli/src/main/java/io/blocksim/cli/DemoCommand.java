@@ -12,6 +12,7 @@ import io.blocksim.model.StoreExtraction;
 import io.blocksim.model.Target;
 import io.blocksim.api.BlocksimStore;
 import io.blocksim.api.Searcher;
+import io.blocksim.api.Timings;
 import io.blocksim.model.OnnxModelProvider;
 import io.blocksim.model.TransformerModel;
 import io.blocksim.search.Backends;
@@ -76,7 +77,9 @@ final class DemoCommand implements Callable<Integer> {
         }
         DemoResults results;
         Path dir;
+        Timings.Mark opening = Timings.phase("open model");
         try (TransformerModel tm = TransformerModel.openDefault()) {
+            opening.close();
             int l = 10;
             dir = store != null ? store : defaultStore(tm.spec().modelSha256(), quick);
             if (writeReport()) {
@@ -86,7 +89,10 @@ final class DemoCommand implements Callable<Integer> {
                     throw reportError(e);
                 }
             }
-            double extractSeconds = ensureStore(tm, dir, l);
+            double extractSeconds;
+            try (Timings.Mark t = Timings.phase("check or build the store")) {
+                extractSeconds = ensureStore(tm, dir, l);
+            }
             try (BlocksimStore s = BlocksimStore.open(dir);
                     Searcher searcher = Devices.searcher(s, device, OnnxModelProvider.encoder(tm))) {
                 results = new Demo(tm.path().getFileName().toString(), s, searcher, Demo.PROMPTS, k).run(quick,
@@ -97,7 +103,7 @@ final class DemoCommand implements Callable<Integer> {
             // after the tables: the chart's AWT start-up never delays what the user reads first
             long r0 = System.nanoTime();
             Path out;
-            try {
+            try (Timings.Mark t = Timings.phase("report (chart, Markdown, JSON)")) {
                 out = ReportWriter.write(results, reportDir(dir));
             } catch (BlocksimException e) {
                 throw reportError(e);

@@ -6,6 +6,7 @@ import io.blocksim.api.NormRow;
 import io.blocksim.api.SearchRequest;
 import io.blocksim.api.SearchResponse;
 import io.blocksim.api.Searcher;
+import io.blocksim.api.Timings;
 import io.blocksim.model.Site;
 import java.util.ArrayList;
 import java.util.List;
@@ -109,7 +110,10 @@ public final class Demo {
 
     /** The norm table of {@code site} over the first {@link #NORM_ROWS} strings. */
     public DemoResults.NormTable norms(String site) {
-        List<NormRow> rows = store.norms(site, NORM_ROWS);
+        List<NormRow> rows;
+        try (Timings.Mark t = Timings.phase("norms of " + site)) {
+            rows = store.norms(site, NORM_ROWS);
+        }
         return new DemoResults.NormTable(site, rows, conclusion(site, rows));
     }
 

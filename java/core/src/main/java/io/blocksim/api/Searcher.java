@@ -117,7 +117,12 @@ public final class Searcher implements AutoCloseable {
             checkOpen();
             // the store stays mapped until the answer is labelled: closing it waits for this search
             try (var lease = store.internal().lease()) {
-                return r.allPositions() ? embeddings(r) : entrySearch(r);
+                if (r.allPositions()) {
+                    try (Timings.Mark t = Timings.phase("embeddings search")) {
+                        return embeddings(r);
+                    }
+                }
+                return entrySearch(r);
             }
         } catch (IllegalStateException e) {
             // the JDK's "already closed" from a mapped segment: the store was closed under us
