@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
             DemoCommand.class,
             ExtractCommand.class,
             SearchCommand.class,
+            SimilarsCommand.class,
             NormsCommand.class,
             InfoCommand.class,
             VerifyCommand.class,
