@@ -50,6 +50,9 @@ final class SimilarsCommand implements Callable<Integer> {
 
         @Option(names = "--all", description = "Every string, in order.")
         boolean all;
+
+        @Option(names = "--string", paramLabel = "TEXT", description = "A string of the store to sample (repeatable): your own sample.")
+        List<String> strings;
     }
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the sample's shuffle (SplitMix64; default: ${DEFAULT-VALUE}).")
@@ -95,7 +98,7 @@ final class SimilarsCommand implements Callable<Integer> {
             throw CliError.usage("similars needs --store STORE and --out RESULTS (or: similars show RESULTS STRING)");
         }
         if (sampling == null) {
-            throw CliError.usage("give --samples N (a seeded sample) or --all (every string)");
+            throw CliError.usage("give --samples N (a seeded sample), --all (every string) or --string TEXT (your own)");
         }
         Metric m = Metric.parse(metric);
         try (BlocksimStore s = BlocksimStore.open(store)) {
@@ -119,6 +122,15 @@ final class SimilarsCommand implements Callable<Integer> {
             }
             if (sampling.all) {
                 b.allStrings();
+            } else if (sampling.strings != null) {
+                int[] own = new int[sampling.strings.size()];
+                for (int i = 0; i < own.length; i++) {
+                    own[i] = s.indexOf(sampling.strings.get(i));
+                    if (own[i] < 0) {
+                        throw CliError.usage("--string '" + sampling.strings.get(i) + "' is not a string of store " + store);
+                    }
+                }
+                b.sample(own);
             } else {
                 b.sample(sampling.samples, seed);
             }
@@ -287,6 +299,9 @@ final class SimilarsCommand implements Callable<Integer> {
                 b.append('\n');
             }
             for (SimilarResults.Merged m : merged) {
+                if (m.positions().size() < 2) {
+                    continue;  // one position: the merge is that position's table above
+                }
                 b.append("## ").append(m.site()).append(" block ").append(m.block()).append(", aggregated over positions ")
                         .append(m.positions()).append(" (").append(metric).append(")\n");
                 for (SimilarResults.PositionHit h : m.hits()) {
