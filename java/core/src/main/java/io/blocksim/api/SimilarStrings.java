@@ -215,7 +215,7 @@ public final class SimilarStrings implements AutoCloseable {
             long done = 0;
             int[] from = new int[targets.size()];
             for (int i = 0; i < targets.size(); i++) {
-                from[i] = w.manifest().entries().get(i).complete() ? sample.length : w.manifest().entries().get(i).queriesDone();
+                from[i] = w.usable(i);
                 done += from[i];
             }
             if (progress != null) {
@@ -226,7 +226,6 @@ public final class SimilarStrings implements AutoCloseable {
                     continue;
                 }
                 int start = w.resume(i);
-                done -= from[i] - start;  // parts that were lost start over
                 for (int first = start; first < sample.length; first += queryBatch) {
                     Batch b = batch(i, first, Math.min(queryBatch, sample.length - first));
                     w.write(i, first, b.rows(), b.scores());

@@ -148,6 +148,19 @@ public final class ResultsWriter implements AutoCloseable {
     }
 
     /**
+     * How many sample rows of entry {@code i} a {@link #resume} would keep: n when complete, its
+     * {@code queries_done} when both part files are there in their shape, else 0. Changes nothing.
+     */
+    public int usable(int i) {
+        ResultsManifest.Entry e = manifest.entries().get(i);
+        if (e.complete()) {
+            return manifest.sampleSize();
+        }
+        return e.queriesDone() > 0 && shapeOk(dir.resolve(e.ids() + PART), NpyDtype.INT32)
+                && shapeOk(dir.resolve(e.scores() + PART), NpyDtype.FLOAT32) ? e.queriesDone() : 0;
+    }
+
+    /**
      * How many sample rows of entry {@code i} are on disk, after opening its part files: 0 when
      * they are missing or of another shape (the entry starts over), n when it is complete.
      */

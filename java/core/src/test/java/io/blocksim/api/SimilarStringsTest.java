@@ -316,9 +316,15 @@ class SimilarStringsTest {
             }));
         }
         Files.delete(thrice.resolve("proj_output-b0-t2.scores.npy.part"));
+        resumedFrom[0] = -1;
         try (SimilarStrings j = job(Metric.L2).queryBatch(50).build()) {
-            assertEquals(300, j.writeTo(thrice, false, null).queriesRun());  // the second entry from its start
+            assertEquals(300, j.writeTo(thrice, false, (done, total) -> {
+                if (resumedFrom[0] < 0) {
+                    resumedFrom[0] = done;
+                }
+            }).queriesRun());  // the second entry from its start
         }
+        assertEquals(300, resumedFrom[0]);  // progress starts where the kept rows end, never goes back
         assertEquals(files(once), files(thrice));
     }
 
