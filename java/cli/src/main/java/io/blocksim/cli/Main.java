@@ -29,6 +29,7 @@ import picocli.CommandLine.Spec;
             DemoCommand.class,
             ExtractCommand.class,
             SearchCommand.class,
+            SimilarsCommand.class,
             NormsCommand.class,
             InfoCommand.class,
             VerifyCommand.class,

@@ -12,13 +12,13 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The module table of the README, enforced on the compiled main classes of every module: core
- * (io.blocksim, text, store, spi, search, api) depends on no other module and on none of the CLI's,
+ * (io.blocksim, text, store, spi, search, similars, api) depends on no other module and on none of the CLI's,
  * the model's or CUDA's libraries; model and cuda depend on core only; no two packages depend on
  * each other, directly or through others.
  */
 class LayeringTest {
     static final String[] CORE = {"io.blocksim", "io.blocksim.text..", "io.blocksim.store..", "io.blocksim.spi..",
-        "io.blocksim.search..", "io.blocksim.api.."};
+        "io.blocksim.search..", "io.blocksim.similars..", "io.blocksim.api.."};
     static final String[] CLI = {"io.blocksim.cli..", "io.blocksim.demo..", "io.blocksim.bench.."};
     static final String[] CLI_LIBS = {"picocli..", "org.jfree..", "me.tongfei.."};
 
@@ -71,6 +71,15 @@ class LayeringTest {
                 .dependOnClassesThat().resideInAnyPackage("io.blocksim.search..", "io.blocksim.api..")
                 .check(classes);
         noClasses().that().resideInAnyPackage("io.blocksim.search..").should().dependOnClassesThat()
+                .resideInAnyPackage("io.blocksim.api..", "io.blocksim.similars..").check(classes);
+    }
+
+    /** The similar-strings job sits between the search and the API: it uses the store, never the API. */
+    @Test
+    void theSimilarsJobSitsBelowTheApi() {
+        noClasses().that().resideInAnyPackage("io.blocksim.text..", "io.blocksim.store..", "io.blocksim.spi..")
+                .should().dependOnClassesThat().resideInAPackage("io.blocksim.similars..").check(classes);
+        noClasses().that().resideInAPackage("io.blocksim.similars..").should().dependOnClassesThat()
                 .resideInAnyPackage("io.blocksim.api..").check(classes);
     }
 

@@ -20,6 +20,9 @@
  * <li>{@link io.blocksim.api.SearchResponse}, {@link io.blocksim.api.Hit}: per query the hits (row,
  *     label, score), best first, the backend that ran, and a note when a request was handed to
  *     another backend.</li>
+ * <li>{@link io.blocksim.api.SimilarStrings}: the seed's batch similar-strings job (a sample's k
+ *     nearest strings at many entries), streamed or written to a resumable results folder, which
+ *     {@link io.blocksim.api.SimilarResults} reads back per string and merges over positions.</li>
  * <li>{@link io.blocksim.api.Models}: the model for prompt vectors
  *     ({@link io.blocksim.spi.PromptEncoder}).</li>
  * <li>In {@code io.blocksim}: {@link io.blocksim.Metric} and the error kinds, all unchecked under
@@ -30,7 +33,7 @@
  *     {@link io.blocksim.spi.SearchResult}).</li>
  * </ul>
  * Every other package ({@code text}, {@code store}, {@code search}, {@code model}, {@code cuda},
- * {@code cli}, {@code demo}, {@code bench}) is internal: public only so the modules can reach each
+ * {@code similars}, {@code cli}, {@code demo}, {@code bench}) is internal: public only so the modules can reach each
  * other, and free to change.
  *
  * <h2>Modules</h2>

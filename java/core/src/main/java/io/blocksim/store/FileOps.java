@@ -13,13 +13,16 @@ import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
-/** File-system steps the store needs to be crash-safe: fsync, atomic replace, cleanup. */
-final class FileOps {
+/**
+ * File-system steps the store (and other crash-safe writers, such as the similar-strings results)
+ * needs: fsync, atomic replace, cleanup.
+ */
+public final class FileOps {
     private FileOps() {
     }
 
     /** A failed file operation (disk full, permissions...) as the library reports it. */
-    static FileAccessException io(String action, Path file, IOException e) {
+    public static FileAccessException io(String action, Path file, IOException e) {
         String why = e instanceof NoSuchFileException ? "no such file or directory"
                 : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
                 : e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
@@ -31,7 +34,7 @@ final class FileOps {
      * Makes a rename or creation inside {@code dir} durable. Best effort: some platforms cannot
      * open a directory for fsync, and there nothing more can be done.
      */
-    static void fsyncDir(Path dir) {
+    public static void fsyncDir(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException e) {
@@ -40,7 +43,7 @@ final class FileOps {
     }
 
     /** Moves {@code from} over {@code to} in one step, so readers see the old file or the new one. */
-    static void atomicMove(Path from, Path to) throws IOException {
+    public static void atomicMove(Path from, Path to) throws IOException {
         try {
             Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
@@ -49,7 +52,7 @@ final class FileOps {
     }
 
     /** Writes {@code content} to {@code target} through a synced temp file and a rename. */
-    static void writeAtomically(Path target, byte[] content) {
+    public static void writeAtomically(Path target, byte[] content) {
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -73,7 +76,7 @@ final class FileOps {
     }
 
     /** Deletes a file tree; missing is fine. */
-    static void deleteRecursively(Path root) throws IOException {
+    public static void deleteRecursively(Path root) throws IOException {
         if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
