@@ -61,13 +61,14 @@ final class AotTrainCommand implements Callable<Integer> {
             Path store = tmp.resolve("store");
             BlocksimStore.importVectors(vectors, tmp.resolve("labels.txt"), store, "proj_output");
             Npy.writeFloats(tmp.resolve("q1.npy"), java.util.Arrays.copyOf(v, DIM), 1, DIM);
+            Npy.writeFloats(tmp.resolve("q2.npy"), java.util.Arrays.copyOfRange(v, DIM, 3 * DIM), 2, DIM);
             Npy.writeFloats(tmp.resolve("q8.npy"), java.util.Arrays.copyOfRange(v, DIM, 9 * DIM), 8, DIM);
             PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
             System.setOut(quiet);
             System.setErr(quiet);
             String s = store.toString();
             Main.execute("info", s);
-            for (String q : List.of("q1.npy", "q8.npy")) {
+            for (String q : List.of("q1.npy", "q2.npy", "q8.npy")) {  // one query, the demo's two prompts, a batch
                 for (String metric : List.of("cosine", "l2")) {
                     for (int round = 0; round < 3; round++) {  // enough calls for the kernels' profiles
                         Main.execute("search", "--store", s, "--site", "proj_output", "--block", "0", "--position", "0",
