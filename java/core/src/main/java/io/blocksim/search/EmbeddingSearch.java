@@ -11,7 +11,11 @@ import java.util.PriorityQueue;
  * The seed's embeddings search: each string's vector is the concatenation over its L positions of
  * {@code tok_emb[s_t] + pos_emb[t]}, compared with a query string's. Nothing is stored: with the
  * table {@code e[t][token]} (L x V vectors) every dot product and norm is a sum over positions of
- * per-position table entries, so the scores are exact (double) from a V x V table per position.
+ * per-position table entries, so the scores are exact (double) from V x V tables per position.
+ * L2 sums per-position squared distances {@code |e[t][a] - e[t][b]|^2}, each computed from the
+ * difference (never {@code |x|^2 + |q|^2 - 2 x.q}, which cancels to noise for strings that differ
+ * little against large norms), so every term is non-negative and a string equal to the query at
+ * every position is at exactly 0. Thread safe once built (read-only tables).
  */
 public final class EmbeddingSearch {
     private static final ValueLayout.OfByte U8 = ValueLayout.JAVA_BYTE;
@@ -19,21 +23,28 @@ public final class EmbeddingSearch {
     private final int length;
     private final int vocab;
     private final double[][][] dots; // [t][a][b] = e[t][a] . e[t][b]
+    private final double[][][] d2;   // [t][a][b] = |e[t][a] - e[t][b]|^2, from the differences
 
     /** {@code table[t][token]} is the embedding (token + position) at position t. */
     public EmbeddingSearch(float[][][] table) {
         this.length = table.length;
         this.vocab = table[0].length;
         this.dots = new double[length][vocab][vocab];
+        this.d2 = new double[length][vocab][vocab];
         for (int t = 0; t < length; t++) {
             for (int a = 0; a < vocab; a++) {
                 for (int b = a; b < vocab; b++) {
                     double s = 0;
+                    double d = 0;
                     for (int i = 0; i < table[t][a].length; i++) {
                         s += (double) table[t][a][i] * table[t][b][i];
+                        double diff = (double) table[t][a][i] - table[t][b][i];
+                        d += diff * diff;
                     }
                     dots[t][a][b] = s;
                     dots[t][b][a] = s;
+                    d2[t][a][b] = d;
+                    d2[t][b][a] = d;
                 }
             }
         }
@@ -68,17 +79,24 @@ public final class EmbeddingSearch {
                             : Double.compare(y[1], x[1]));
             long base = 0;
             for (int r = 0; r < rows; r++, base += length) {
-                double xq = 0;
-                double xx = 0;
-                for (int t = 0; t < length; t++) {
-                    int a = strings.get(U8, base + t) & 0xff;
-                    xq += dots[t][a][qt[t] & 0xff];
-                    xx += dots[t][a][a];
+                double score;
+                if (metric == Metric.COSINE) {  // clamped like every cosine (CanonicalScores)
+                    double xq = 0;
+                    double xx = 0;
+                    for (int t = 0; t < length; t++) {
+                        int a = strings.get(U8, base + t) & 0xff;
+                        xq += dots[t][a][qt[t] & 0xff];
+                        xx += dots[t][a][a];
+                    }
+                    score = Math.clamp(xq / (Math.max(Math.sqrt(xx), Metric.NORM_EPS) * Math.max(qNorm, Metric.NORM_EPS)),
+                            -1.0, 1.0);
+                } else {
+                    double dd = 0;
+                    for (int t = 0; t < length; t++) {
+                        dd += d2[t][strings.get(U8, base + t) & 0xff][qt[t] & 0xff];
+                    }
+                    score = Math.sqrt(dd);
                 }
-                double score = metric == Metric.COSINE  // clamped like every cosine (CanonicalScores)
-                        ? Math.clamp(xq / (Math.max(Math.sqrt(xx), Metric.NORM_EPS) * Math.max(qNorm, Metric.NORM_EPS)),
-                                -1.0, 1.0)
-                        : Math.sqrt(Math.max(0, xx + qq - 2 * xq));
                 score = (float) score;
                 if (heap.size() < k) {
                     heap.add(new double[] {score, r});
