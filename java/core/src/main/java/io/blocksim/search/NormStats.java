@@ -56,19 +56,20 @@ public final class NormStats {
 
     static Row of(int block, VectorSet set, int rows) {
         int n = Math.min(rows, set.rows());
-        double sum = 0;
-        double sumSq = 0;
+        // Welford's update: no sum-of-squares minus squared-sum cancellation for large means
+        double mean = 0;
+        double m2 = 0;
         int seen = 0;
         for (VectorShard s : set.shards()) {
             MemorySegment norms = s.norms();
-            for (int i = 0; i < s.rows() && seen < n; i++, seen++) {
+            for (int i = 0; i < s.rows() && seen < n; i++) {
                 double v = norms.getAtIndex(F32, i);
-                sum += v;
-                sumSq += v * v;
+                seen++;
+                double d = v - mean;
+                mean += d / seen;
+                m2 += d * (v - mean);
             }
         }
-        double mean = sum / n;
-        double var = Math.max(0, (sumSq - n * mean * mean) / (n - 1));
-        return new Row(block, n, mean, Math.sqrt(var));
+        return new Row(block, n, mean, Math.sqrt(m2 / (n - 1)));
     }
 }
