@@ -50,8 +50,11 @@ class NpyHeaderTest {
         return raw(name, 1, dict, StandardCharsets.ISO_8859_1, dict.length(), new byte[0]);
     }
 
+    /** What is wrong with {@code f}; the exception names the file it is about. */
     private static String problem(Path f) {
-        return assertThrows(NpyFormatException.class, () -> Npy.readHeader(f)).problem();
+        NpyFormatException e = assertThrows(NpyFormatException.class, () -> Npy.readHeader(f));
+        assertEquals(f, e.file());
+        return e.problem();
     }
 
     private static String dictOf(byte[] header) {
