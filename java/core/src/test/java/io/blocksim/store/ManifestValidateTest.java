@@ -161,9 +161,7 @@ class ManifestValidateTest {
         String why = "an imported store has L 1, no model, no strings.npy and a labels file";
         assertEquals(why, refused(with(imported, m -> m.model = Fixtures.MODEL)));
         assertEquals(why, refused(with(imported, m -> m.labels = null)));
-        assertEquals(why, refused(with(imported, m -> {
-            m.l = 2;
-        })));
+        assertEquals(why, refused(with(imported, m -> m.l = 2)));
     }
 
     @Test
