@@ -87,7 +87,7 @@ class BenchSimilarsTest {
                     && e.get("median_s").asDouble() <= e.get("max_s").asDouble(), e.toString());
             double gflop = 2.0 * 40 * 2000 * 16 / e.get("median_s").asDouble() / 1e9;
             assertEquals(gflop, e.get("gflop_per_s").asDouble(), gflop * 1e-9);
-            assertTrue(e.has("disk_read_bytes"), e.toString());
+            assertTrue(e.has("disk_read_bytes") && e.has("others_busy"), e.toString());
         }
         List<JsonNode> totals = of(all, "total");
         assertEquals(2, totals.size(), totals.toString());
