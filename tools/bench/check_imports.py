@@ -17,7 +17,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEARCH = [HERE, os.path.normpath(os.path.join(HERE, "..", "train"))]
-DEFAULT = ["torch_extract.py", "peers.py", "torch_gpu.py"]
+DEFAULT = ["torch_extract.py", "peers.py", "torch_gpu.py", "similars_peers.py"]
 
 
 def declared(tree, path):

@@ -2,6 +2,7 @@ package io.blocksim.cli;
 
 import io.blocksim.bench.ExtractBench;
 import io.blocksim.bench.SearchBench;
+import io.blocksim.bench.SimilarsBench;
 import io.blocksim.model.ExtractionPlan;
 import io.blocksim.model.ModelDevice;
 import io.blocksim.search.Backends;
@@ -19,8 +20,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure search or extraction speed (medians over repeats, next to a baseline in the same run).",
-        subcommands = {BenchCommand.Search.class, BenchCommand.Extract.class})
+        description = "Measure search, extraction or similar-strings speed (medians over repeats, next to a baseline in the same run).",
+        subcommands = {BenchCommand.Search.class, BenchCommand.Extract.class, BenchCommand.Similars.class})
 final class BenchCommand implements Runnable {
     @Spec
     CommandSpec spec;
@@ -188,6 +189,103 @@ final class BenchCommand implements Runnable {
             }
             ExtractBench.Report report = ExtractBench.run(new ExtractBench.Options(strings, fullStrings, engines,
                     ModelDevice.parse(device), ex, d.unit(), o, repeats, dataset, null, peers, d.python(), null), System.err);
+            System.out.print(report.table());
+            if (json != null) {
+                Files.writeString(json, report.jsonLines());
+                System.err.println("blocksim: wrote " + json);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "similars", mixinStandardHelpOptions = true,
+            description = {"Time the similar-strings job (the library call SimilarStrings.run, cpu backend, in its query"
+                + " batches) per entry and over all entries, as GFLOP/s (2 x queries x candidates x dim) and as a share of"
+                + " this machine's float32 GEMM rate (the CPU kernels' tile with its operands in cache, measured before and"
+                + " after the job). --peers also runs two torch baselines on the same store and the same sampled strings"
+                + " (tools/bench/similars_peers.py, Debian's python3-torch): the seed's way (candidate batches of 10,000"
+                + " rows, cdist / cosine_similarity, topk per batch merged across batches) and topk(Q @ X.T) per tile of"
+                + " candidate rows; they run on the first --peer-samples strings (the seed's cosine on"
+                + " --seed-cosine-samples) and are compared per query and entry.",
+                "",
+                "Example: blocksim bench similars --store STORE --samples 20000 --metric both --peers --json similars.json"})
+    static final class Similars implements Callable<Integer> {
+        @Option(names = "--store", paramLabel = "STORE", description = "The store (required).")
+        Path store;
+
+        @Option(names = "--samples", defaultValue = "20000", paramLabel = "N",
+                description = "Sampled strings for the job (default: ${DEFAULT-VALUE}).")
+        int samples;
+
+        @Option(names = "--seed", defaultValue = "42", description = "Seed of the sample (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Option(names = "--sites", defaultValue = "proj_output,ffwd_output", paramLabel = "SITE,...",
+                description = "Candidate sites, 'embedding' included if wanted (default: ${DEFAULT-VALUE}).")
+        String sites;
+
+        @Option(names = "--blocks", defaultValue = "0-5", paramLabel = "B",
+                description = "Blocks: 0-5, 0,2,4 (default: ${DEFAULT-VALUE}).")
+        String blocks;
+
+        @Option(names = {"-k", "--k"}, defaultValue = "10", description = "Neighbours per string (default: ${DEFAULT-VALUE}).")
+        int k;
+
+        @Option(names = "--metric", defaultValue = "both", paramLabel = "l2|cosine|both",
+                description = "Metric (default: ${DEFAULT-VALUE}).")
+        String metric;
+
+        @Option(names = "--repeats", defaultValue = "1",
+                description = "Timed runs of the whole job per metric; entries report medians (default: ${DEFAULT-VALUE}).")
+        int repeats;
+
+        @Option(names = "--warmups", defaultValue = "1",
+                description = "Untimed query batches on the first entry before each metric (default: ${DEFAULT-VALUE}).")
+        int warmups;
+
+        @Option(names = "--query-batch", defaultValue = "512", paramLabel = "Q",
+                description = "The job's sampled strings per backend call (default: ${DEFAULT-VALUE}).")
+        int queryBatch;
+
+        @Option(names = "--threads", paramLabel = "N", description = "Threads (default: all cores).")
+        Integer threads;
+
+        @Option(names = "--peers", description = "Also run the torch baselines (tools/bench/similars_peers.py).")
+        boolean peers;
+
+        @Option(names = "--peer-samples", defaultValue = "512", paramLabel = "N",
+                description = "Strings for the torch tile baseline and the seed's L2 (default: ${DEFAULT-VALUE}).")
+        int peerSamples;
+
+        @Option(names = "--seed-cosine-samples", defaultValue = "16", paramLabel = "N",
+                description = "Strings for the seed's cosine, the slowest by far (default: ${DEFAULT-VALUE}).")
+        int seedCosineSamples;
+
+        @Option(names = "--gemm-seconds", defaultValue = "1", paramLabel = "S",
+                description = "Length of each GEMM-rate round; three rounds before and three after (default: ${DEFAULT-VALUE}).")
+        double gemmSeconds;
+
+        @Option(names = "--json", paramLabel = "out.json", description = "Also write the records as JSON lines to this file.")
+        Path json;
+
+        @Override
+        public Integer call() throws Exception {
+            if (store == null) {
+                throw CliError.usage("bench similars needs --store STORE");
+            }
+            List<Metric> ms = switch (metric.toLowerCase(java.util.Locale.ROOT)) {
+                case "both" -> List.of(Metric.L2, Metric.COSINE);
+                default -> List.of(Metric.parse(metric));
+            };
+            if (gemmSeconds <= 0) {
+                throw CliError.usage("--gemm-seconds must be above 0");
+            }
+            SimilarsBench.Options d = SimilarsBench.Options.defaults(store);
+            SimilarsBench.Options o = new SimilarsBench.Options(store, samples, seed,
+                    SimilarsCommand.splitList(sites, "--sites"), SimilarsCommand.ranges(blocks), k, ms, repeats, warmups,
+                    queryBatch, threads != null ? threads : d.threads(), peers, peerSamples, seedCosineSamples, d.python(),
+                    null, Math.max(1, Math.round(gemmSeconds * 1000)));
+            SimilarsBench.Report report = SimilarsBench.run(o, System.err);
             System.out.print(report.table());
             if (json != null) {
                 Files.writeString(json, report.jsonLines());

@@ -58,6 +58,7 @@ class BenchPeersTest {
         assertEquals(0, r.exit(), r.output());
         assertTrue(r.output().contains("torch_extract.py: ok; needs numpy, torch beyond"), r.output());
         assertTrue(r.output().contains("peers.py: ok; needs faiss, numpy, torch beyond"), r.output());
+        assertTrue(r.output().contains("similars_peers.py: ok; needs numpy, torch beyond"), r.output());
     }
 
     /** {@code bench extract --peers}: the step and full engines and PyTorch eager on 40 strings. */
@@ -101,5 +102,47 @@ class BenchPeersTest {
                 }
             }
         }
+    }
+
+    /**
+     * {@code bench similars --peers}: the seed's way and the torch tile, both metrics, on a 2,000-row
+     * store; each finds the job's neighbours for the same strings, and the comparisons are written.
+     */
+    @Test
+    void benchSimilarsPeersRuns(@TempDir Path dir) throws Exception {
+        needPython();
+        Assumptions.assumeTrue(has("numpy") && has("torch"), "needs python3-numpy and python3-torch (.ci/run installs them)");
+        Path store = BenchSimilarsTest.store(dir.resolve("store"));
+        Path json = dir.resolve("similars.json");
+        CliTest.Run r = CliTest.run("bench", "similars", "--store", store.toString(), "--samples", "24", "--blocks", "0-1",
+                "--sites", "proj_output", "--k", "3", "--query-batch", "8", "--gemm-seconds", "0.05", "--peers",
+                "--peer-samples", "8", "--seed-cosine-samples", "2", "--threads", "1", "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        List<JsonNode> all = BenchSimilarsTest.records(json);
+        List<String> seen = new ArrayList<>();
+        for (JsonNode e : BenchSimilarsTest.of(all, "entry")) {
+            seen.add(e.get("engine").asText() + " " + e.get("metric").asText() + " b" + e.get("block").asInt() + " "
+                    + e.get("samples").asInt());
+            assertTrue(e.get("median_s").asDouble() > 0 && e.get("ms_per_query").asDouble() > 0, e.toString());
+        }
+        for (String metric : List.of("l2", "cosine")) {
+            for (int b = 0; b < 2; b++) {
+                for (String want : List.of("blocksim " + metric + " b" + b + " 24", "torch-tile " + metric + " b" + b + " 8",
+                        "torch-seed " + metric + " b" + b + " " + (metric.equals("cosine") ? 2 : 8))) {
+                    assertTrue(seen.contains(want), want + " missing from " + seen);
+                }
+            }
+        }
+        assertTrue(BenchSimilarsTest.of(all, "gemm").stream().anyMatch(g -> g.get("source").asText().equals("torch-sgemm")),
+                all.toString());
+        List<JsonNode> vs = BenchSimilarsTest.of(all, "comparison").stream()
+                .filter(c -> c.get("against").asText().startsWith("torch-")).toList();
+        assertEquals(4, vs.size(), vs.toString());
+        for (JsonNode c : vs) {
+            assertTrue(c.get("value").asDouble() > 0, c.toString());
+            // random rows in 16 dimensions have no ties: the baselines find the job's neighbours
+            assertTrue(c.get("overlap").asDouble() > 0.95, c.toString());
+        }
+        assertTrue(r.out().contains("torch-seed") && r.out().contains("torch-tile"), r.out());
     }
 }
