@@ -2,21 +2,34 @@ package io.blocksim.cli;
 
 import io.blocksim.api.BlocksimStore;
 import io.blocksim.api.Models;
+import io.blocksim.api.NormRow;
+import io.blocksim.demo.DemoResults;
+import io.blocksim.demo.NormChart;
 import io.blocksim.spi.PromptEncoder;
 import io.blocksim.store.Npy;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * The training run of the launcher's ahead-of-time cache (JEPs 483, 514, 515): the JVM runs this
@@ -32,7 +45,7 @@ final class AotTrainCommand implements Callable<Integer> {
     /** One of ONNX Runtime's native libraries, found to locate the folder of them in its jar. */
     static final String ORT_LIBRARY = "libonnxruntime.so";
 
-    @picocli.CommandLine.Option(names = "--native-dir", paramLabel = "DIR",
+    @Option(names = "--native-dir", paramLabel = "DIR",
             description = "Also copy ONNX Runtime's native libraries here (loaded with -Donnxruntime.native.path=DIR"
                     + " instead of being unpacked from the jar by every process).")
     Path nativeDir;
@@ -60,9 +73,9 @@ final class AotTrainCommand implements Callable<Integer> {
             Files.writeString(tmp.resolve("labels.txt"), labels);
             Path store = tmp.resolve("store");
             BlocksimStore.importVectors(vectors, tmp.resolve("labels.txt"), store, "proj_output");
-            Npy.writeFloats(tmp.resolve("q1.npy"), java.util.Arrays.copyOf(v, DIM), 1, DIM);
-            Npy.writeFloats(tmp.resolve("q2.npy"), java.util.Arrays.copyOfRange(v, DIM, 3 * DIM), 2, DIM);
-            Npy.writeFloats(tmp.resolve("q8.npy"), java.util.Arrays.copyOfRange(v, DIM, 9 * DIM), 8, DIM);
+            Npy.writeFloats(tmp.resolve("q1.npy"), Arrays.copyOf(v, DIM), 1, DIM);
+            Npy.writeFloats(tmp.resolve("q2.npy"), Arrays.copyOfRange(v, DIM, 3 * DIM), 2, DIM);
+            Npy.writeFloats(tmp.resolve("q8.npy"), Arrays.copyOfRange(v, DIM, 9 * DIM), 8, DIM);
             PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
             System.setOut(quiet);
             System.setErr(quiet);
@@ -79,10 +92,9 @@ final class AotTrainCommand implements Callable<Integer> {
                 }
             }
             // the demo's chart: AWT and JFreeChart are most of a demo's class loading
-            java.util.List<io.blocksim.api.NormRow> rows = java.util.List.of(new io.blocksim.api.NormRow(0, 100, 1.0, 0.1),
-                    new io.blocksim.api.NormRow(1, 100, 2.0, 0.2));
-            io.blocksim.demo.NormChart.png(java.util.List.of(new io.blocksim.demo.DemoResults.NormTable("proj_output", rows,
-                    "training"), new io.blocksim.demo.DemoResults.NormTable("ffwd_output", rows, "training")), "training");
+            List<NormRow> rows = List.of(new NormRow(0, 100, 1.0, 0.1), new NormRow(1, 100, 2.0, 0.2));
+            NormChart.png(List.of(new DemoResults.NormTable("proj_output", rows, "training"),
+                    new DemoResults.NormTable("ffwd_output", rows, "training")), "training");
             if (Models.available()) {
                 try (PromptEncoder m = Models.open(null)) {
                     m.lastPositionVectors(List.of("my most gr", "the king"), "proj_output", 5);
@@ -108,26 +120,26 @@ final class AotTrainCommand implements Callable<Integer> {
     static int extractOrtNatives(Path dir) throws IOException {
         String arch = System.getProperty("os.arch").replace("amd64", "x64").replace("x86_64", "x64");
         String folder = "ai/onnxruntime/native/linux-" + arch + "/";
-        java.net.URL lib = ClassLoader.getSystemResource(folder + ORT_LIBRARY);
+        URL lib = ClassLoader.getSystemResource(folder + ORT_LIBRARY);
         if (lib == null || !"jar".equals(lib.getProtocol())) {
             return 0;
         }
         String spec = lib.getPath();  // file:/.../onnxruntime-x.jar!/ai/...
         Path jar;
         try {
-            jar = Path.of(new java.net.URI(spec.substring(0, spec.indexOf("!/"))));
-        } catch (java.net.URISyntaxException e) {
+            jar = Path.of(new URI(spec.substring(0, spec.indexOf("!/"))));
+        } catch (URISyntaxException e) {
             throw new IOException("cannot locate ONNX Runtime's jar from " + lib, e);
         }
         Files.createDirectories(dir);
         int n = 0;
-        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(jar.toFile())) {
-            for (var e : java.util.Collections.list(zip.entries())) {
+        try (ZipFile zip = new ZipFile(jar.toFile())) {
+            for (ZipEntry e : Collections.list(zip.entries())) {
                 String name = e.getName();
                 if (!e.isDirectory() && name.startsWith(folder) && name.indexOf('/', folder.length()) < 0) {
-                    try (var in = zip.getInputStream(e)) {
+                    try (InputStream in = zip.getInputStream(e)) {
                         Files.copy(in, dir.resolve(name.substring(folder.length())),
-                                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                                StandardCopyOption.REPLACE_EXISTING);
                     }
                     n++;
                 }

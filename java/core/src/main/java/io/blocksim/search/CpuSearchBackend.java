@@ -5,6 +5,7 @@ import io.blocksim.spi.VectorSet;
 import io.blocksim.Metric;
 import io.blocksim.spi.SearchResult;
 import io.blocksim.spi.SearchBackend;
+import io.blocksim.spi.Segments;
 import io.blocksim.spi.VectorShard;
 import io.blocksim.InvalidArgumentException;
 import io.blocksim.ClosedException;
@@ -143,7 +144,7 @@ public final class CpuSearchBackend implements SearchBackend {
             if (metric == Metric.COSINE || gemm) {  // the L2 gemm bounds distances with the row norms
                 norms[i] = normsCache.of(s, dim);
             }
-            shareable &= Parallel.shareable(s.vectors()) && Parallel.shareable(norms[i]);
+            shareable &= Segments.shareable(s.vectors()) && Segments.shareable(norms[i]);
         }
         int[] chunks = chunks(shards);
         int workers = shareable ? Math.max(1, Math.min(threads, chunks.length / 3)) : 1;

@@ -68,8 +68,8 @@ public final class EmbeddingSearch {
                 throw new InvalidArgumentException("embeddings search compares whole strings: the prompt must have " + length
                         + " characters, not " + qt.length);
             }
-            double qq = 0;
-            for (int t = 0; t < length; t++) {
+            double qq = 0;  // |q|^2, for cosine (L2 sums per-position differences instead)
+            for (int t = 0; metric == Metric.COSINE && t < length; t++) {
                 qq += dots[t][qt[t] & 0xff][qt[t] & 0xff];
             }
             final double qNorm = Math.sqrt(qq);

@@ -43,7 +43,7 @@ public final class Norms {
         MemorySegment in = Segments.plain(vectors);
         int blocks = (rows + BLOCK_ROWS - 1) / BLOCK_ROWS;
         IntStream range = IntStream.range(0, blocks);
-        if (blocks > 1 && Parallel.shareable(vectors) && Parallel.shareable(out)) {
+        if (blocks > 1 && Segments.shareable(vectors) && Segments.shareable(out)) {
             range = range.parallel();
         }
         boolean vector = Vectorization.VECTOR_API;
