@@ -23,6 +23,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -45,12 +49,13 @@ import java.util.stream.Stream;
  * }
  * }</pre>
  *
- * A shard's files are written under temp names and renamed only when complete; the manifest
- * names them only after that, so a reader never accepts half a shard. Opening an existing store
- * resumes it when its model, dataset, L, N, shard size and entries match, deletes leftover temp
- * files and shard files the manifest does not name, and refuses it otherwise (unless
- * {@code force}, which deletes the store's files and starts over). One writer per store at a time,
- * enforced with a file lock.
+ * <p>{@link Shard#commitInBackground()} instead of {@code commit()} lets the caller fill the next
+ * shard while this one's files are synced to disk and the manifest records it (an extraction keeps
+ * both cores computing that way); the writer holds one shard in flight at a time, and a failure
+ * there is thrown by the next call ({@code beginShard}, a commit, {@link #awaitCommitted()} or
+ * {@link #close()}). Shard data is filled in native buffers that the writer reuses, two sets of
+ * them (one being filled while the other is written: twice the largest shard's size in memory),
+ * and written with direct I/O where the file system allows it (see {@link NpyFileWriter}).
  */
 public final class StoreWriter implements AutoCloseable {
     static final String LOCK_FILE = ".lock";
@@ -67,6 +72,21 @@ public final class StoreWriter implements AutoCloseable {
     private Manifest manifest;
     private Shard open;
     private boolean closed;
+    /**
+     * Per entry, two buffers its vectors files are filled in (header and data), each sized for the
+     * largest shard and reused: shard i fills set i % 2 while shard i - 1's set is being written.
+     */
+    private final Arena buffers = Arena.ofShared();
+    private final MemorySegment[][] vectorBuffers = new MemorySegment[2][];
+    /** Fsyncs, renames and manifest writes of shards committed in the background, in order. */
+    private ExecutorService committer;
+    private Future<?> inFlight;
+    /** The manifest before the shard in flight: what the writer returns to when that commit fails. */
+    private Manifest beforeInFlight;
+    /** The bytes the shard in flight writes (0 when none is). */
+    private long inFlightBytes;
+    /** A background commit's failure not yet thrown: the next call throws it, once. */
+    private RuntimeException failed;
 
     private StoreWriter(Path dir, StoreSpec spec, FileChannel lockChannel, FileLock lock) {
         this.dir = dir;
@@ -299,7 +319,11 @@ public final class StoreWriter implements AutoCloseable {
         return spec;
     }
 
-    /** The manifest as committed so far. */
+    /**
+     * The manifest as committed so far, including a shard committed in the background whose files
+     * may not be durable yet ({@link #awaitCommitted()} waits for that; should that fail, the
+     * writer returns to the manifest before it).
+     */
     public Manifest manifest() {
         return manifest;
     }
@@ -414,6 +438,8 @@ public final class StoreWriter implements AutoCloseable {
     }
 
     private void commitManifest(Manifest m) {
+        awaitInFlight();
+        checkOpen();
         m.validate(dir.resolve(Manifest.FILE));
         m.write(dir);
         manifest = m;
@@ -468,9 +494,100 @@ public final class StoreWriter implements AutoCloseable {
         if (closed) {
             throw new ClosedException("store writer for " + dir + " is closed: open the store again to write it");
         }
+        if (failed != null) {
+            RuntimeException e = failed;
+            failed = null;
+            throw e;
+        }
     }
 
-    /** Abandons an open shard (its temp files are deleted) and releases the store's lock. */
+    /**
+     * Waits until every shard committed in the background is durable and in the manifest on disk.
+     *
+     * @throws FileAccessException when a background commit failed (its files are deleted, and the
+     *     writer goes on at that shard: {@link #nextShard()})
+     * @throws ClosedException when the writer is closed
+     */
+    public void awaitCommitted() {
+        checkOpen();
+        awaitInFlight();
+        checkOpen();
+    }
+
+    private void awaitInFlight() {
+        Future<?> f = inFlight;
+        if (f == null) {
+            return;
+        }
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    f.get();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the commit must end before anything else touches the store
+                } catch (ExecutionException e) {
+                    failed = e.getCause() instanceof RuntimeException r ? r
+                            : new FileAccessException("could not commit a shard of " + dir + ": " + e.getCause(), e.getCause());
+                    manifest = beforeInFlight;
+                    break;
+                }
+            }
+        } finally {
+            inFlight = null;
+            beforeInFlight = null;
+            inFlightBytes = 0;
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Buffer set {@code set}'s buffer for entry {@code e}'s vectors files: as large as its largest shard's. */
+    private MemorySegment vectorBuffer(int set, int e) {
+        if (vectorBuffers[set] == null) {
+            vectorBuffers[set] = new MemorySegment[spec.entries().size()];
+        }
+        if (vectorBuffers[set][e] == null) {
+            EntrySpec es = spec.entries().get(e);
+            long maxRows = 0;
+            for (int i = 0; i < spec.shardCount(); i++) {
+                maxRows = Math.max(maxRows, rowsOf(es, i));
+            }
+            vectorBuffers[set][e] = buffers.allocate(NpyFileWriter.bufferBytes(NpyDtype.FLOAT32, maxRows, es.dim()),
+                    NpyFileWriter.DIRECT_ALIGN);
+        }
+        return vectorBuffers[set][e];
+    }
+
+    /** The first row and row count of entry {@code es} in shard {@code i}. */
+    private long[] rowRange(EntrySpec es, int i) {
+        int first = manifest.shardFirstString(i);
+        int end = manifest.shardEndString(i);
+        if (isLast(es.key())) {
+            return new long[] {first, end - first};
+        }
+        int[] pi = prefixIndexes.get(es.key().position());
+        int r0 = lowerBoundOf(pi, first);
+        return new long[] {r0, lowerBoundOf(pi, end) - r0};
+    }
+
+    private long rowsOf(EntrySpec es, int i) {
+        return rowRange(es, i)[1];
+    }
+
+    private static int lowerBoundOf(int[] sorted, int value) {
+        int i = Arrays.binarySearch(sorted, value);
+        return i >= 0 ? i : -i - 1;
+    }
+
+    /**
+     * Abandons an open shard (its temp files are deleted), waits for a shard committed in the
+     * background, frees the buffers and releases the store's lock.
+     *
+     * @throws FileAccessException when a background commit failed and no earlier call threw it
+     */
     @Override
     public void close() {
         if (closed) {
@@ -480,12 +597,22 @@ public final class StoreWriter implements AutoCloseable {
         if (open != null) {
             open.close();
         }
+        awaitInFlight();
+        if (committer != null) {
+            committer.shutdown();
+        }
+        buffers.close();
         try {
             lock.release();
         } catch (IOException ignored) {
             // closing the channel releases it too
         }
         closeQuietly(lockChannel);
+        if (failed != null) {
+            RuntimeException e = failed;
+            failed = null;
+            throw e;
+        }
     }
 
     private static void closeQuietly(FileChannel ch) {
@@ -505,6 +632,8 @@ public final class StoreWriter implements AutoCloseable {
         private final int endString;
         private final int[] firstRows;
         private final int[] rows;
+        /** Bytes of the shard's files. */
+        private final long fileBytes;
         private final NpyFileWriter[] vectors;
         private final NpyFileWriter[] norms;
         private boolean finished;
@@ -519,17 +648,19 @@ public final class StoreWriter implements AutoCloseable {
             long bytes = 0;
             for (int e = 0; e < n; e++) {
                 EntrySpec es = spec.entries().get(e);
-                if (isLast(es.key())) {
-                    firstRows[e] = firstString;
-                    rows[e] = endString - firstString;
-                } else {
-                    int[] pi = prefixIndexes.get(es.key().position());
-                    firstRows[e] = lowerBound(pi, firstString);
-                    rows[e] = lowerBound(pi, endString) - firstRows[e];
-                }
+                long[] range = rowRange(es, index);
+                firstRows[e] = (int) range[0];
+                rows[e] = (int) range[1];
                 bytes += (long) rows[e] * (es.dim() + 1) * Float.BYTES + 4L * NpyHeader.ALIGN; // data + two headers
             }
             long free = FileOps.usableSpace(dir);
+            if (bytes + inFlightBytes > free) {
+                // the shard in flight may not have written its files yet: when space is tight, let it
+                awaitInFlight();
+                checkOpen();
+                free = FileOps.usableSpace(dir);
+            }
+            fileBytes = bytes;
             if (bytes > free) {
                 throw new FileAccessException("not enough disk space in " + dir + " for shard " + index + ": it needs "
                         + FileOps.bytes(bytes) + ", " + FileOps.bytes(free) + " are free; free some space and run again to resume");
@@ -538,10 +669,25 @@ public final class StoreWriter implements AutoCloseable {
             norms = new NpyFileWriter[n];
             try {
                 for (int e = 0; e < n; e++) {
+                    Files.createDirectories(dir.resolve(spec.entries().get(e).key().folder()));
+                    vectorBuffer(index % 2, e);
+                }
+                // zeroing the reused buffers is most of this: both cores
+                RuntimeException[] failures = new RuntimeException[n];
+                IntStream.range(0, n).parallel().forEach(e -> {
                     EntrySpec es = spec.entries().get(e);
-                    Files.createDirectories(dir.resolve(es.key().folder()));
-                    vectors[e] = NpyFileWriter.create(dir.resolve(vectorsFile(es.key(), index)), NpyDtype.FLOAT32, rows[e], es.dim());
-                    norms[e] = NpyFileWriter.create(dir.resolve(normsFile(es.key(), index)), NpyDtype.FLOAT32, rows[e]);
+                    try {
+                        vectors[e] = NpyFileWriter.create(dir.resolve(vectorsFile(es.key(), index)), NpyDtype.FLOAT32,
+                                vectorBuffers[index % 2][e], rows[e], es.dim());
+                        norms[e] = NpyFileWriter.create(dir.resolve(normsFile(es.key(), index)), NpyDtype.FLOAT32, rows[e]);
+                    } catch (RuntimeException x) {
+                        failures[e] = x;
+                    }
+                });
+                for (RuntimeException x : failures) {
+                    if (x != null) {
+                        throw x;
+                    }
                 }
             } catch (IOException e) {
                 abort();
@@ -550,11 +696,6 @@ public final class StoreWriter implements AutoCloseable {
                 abort();
                 throw e;
             }
-        }
-
-        private static int lowerBound(int[] sorted, int value) {
-            int i = Arrays.binarySearch(sorted, value);
-            return i >= 0 ? i : -i - 1;
         }
 
         public int index() {
@@ -621,8 +762,30 @@ public final class StoreWriter implements AutoCloseable {
          * @throws FileAccessException when a file cannot be written
          */
         public void commit() {
+            commitInBackground();
+            awaitCommitted();
+        }
+
+        /**
+         * Computes the norms and checksums and refuses NaN or infinite values (and deletes the
+         * shard); then returns, while the writer's commit thread writes the shard's files, makes
+         * them durable and final and records the shard in the manifest. The next shard may begin at
+         * once; a failure of this background part is thrown by the writer's next call. Waits first
+         * for the shard committed before this one (at most one is in flight).
+         *
+         * @throws InvalidDataException when a vector holds a NaN or infinite value, or its norm
+         *     overflows float32
+         * @throws FileAccessException when a file cannot be written, or the previous shard's
+         *     background commit failed
+         */
+        public void commitInBackground() {
             if (finished) {
                 throw new IllegalStateException("shard " + index + " is committed or closed");
+            }
+            awaitInFlight();
+            if (failed != null) {
+                abort(); // its index assumed the failed shard was stored
+                checkOpen();
             }
             int n = spec.entries().size();
             String[] vcrc = new String[n];
@@ -642,22 +805,19 @@ public final class StoreWriter implements AutoCloseable {
                                 + ": the model produced it; check the model file and extract again");
                     }
                 }
-                RuntimeException[] failed = new RuntimeException[n];
+                RuntimeException[] failures = new RuntimeException[n];
                 IntStream.range(0, n).parallel().forEach(e -> {
                     try {
-                        vcrc[e] = Npy.hex(vectors[e].finish());
-                        ncrc[e] = Npy.hex(norms[e].finish());
+                        vcrc[e] = Npy.hex(vectors[e].crc32c());
+                        ncrc[e] = Npy.hex(norms[e].crc32c());
                     } catch (RuntimeException x) {
-                        failed[e] = x;
+                        failures[e] = x;
                     }
                 });
-                for (RuntimeException x : failed) {
+                for (RuntimeException x : failures) {
                     if (x != null) {
                         throw x;
                     }
-                }
-                for (EntrySpec es : spec.entries()) {
-                    FileOps.fsyncDir(dir.resolve(es.key().folder()));
                 }
             } catch (RuntimeException e) {
                 abort();
@@ -675,16 +835,52 @@ public final class StoreWriter implements AutoCloseable {
                         old.prefixIndex(), shards));
             }
             Manifest m = manifest;
-            commitManifest(new Manifest(m.format(), m.formatVersion(), m.kind(), m.model(), m.datasetSha256(),
+            Manifest next = new Manifest(m.format(), m.formatVersion(), m.kind(), m.model(), m.datasetSha256(),
                     m.stringLength(), m.stringCount(), m.shardStrings(), m.shardsTotal(), index + 1, m.strings(), m.labels(),
-                    m.prefixIndexes(), entries));
+                    m.prefixIndexes(), entries);
+            next.validate(dir.resolve(Manifest.FILE));
             finished = true;
             open = null;
+            beforeInFlight = manifest;
+            inFlightBytes = fileBytes;
+            manifest = next;
+            if (committer == null) {
+                committer = Executors.newSingleThreadExecutor(r -> {
+                    Thread t = new Thread(r, "blocksim-store-commit");
+                    t.setDaemon(true);
+                    return t;
+                });
+            }
+            inFlight = committer.submit(() -> {
+                try {
+                    for (int e = 0; e < n; e++) {
+                        vectors[e].write();
+                        norms[e].write();
+                    }
+                    for (int e = 0; e < n; e++) {
+                        vectors[e].makeDurable();
+                        norms[e].makeDurable();
+                    }
+                    for (EntrySpec es : spec.entries()) {
+                        FileOps.fsyncDir(dir.resolve(es.key().folder()));
+                    }
+                    next.write(dir);
+                } catch (RuntimeException e) {
+                    closeFiles(); // not abort(): the writer's fields are the caller thread's
+                    deleteFinals();
+                    throw e;
+                }
+            });
         }
 
         private void abort() {
             finished = true;
             open = null;
+            closeFiles();
+        }
+
+        /** Closes the shard's files: deletes the temp files of those not yet final. */
+        private void closeFiles() {
             for (NpyFileWriter[] ws : new NpyFileWriter[][] {vectors, norms}) {
                 if (ws == null) {
                     continue;

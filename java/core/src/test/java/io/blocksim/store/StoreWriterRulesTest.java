@@ -315,6 +315,146 @@ class StoreWriterRulesTest {
         }
     }
 
+    /**
+     * Shards committed in the background, each next one filled while the last is made durable,
+     * give the same files, byte for byte, as shards committed one at a time; the manifest on disk
+     * lists every shard once the writer has waited.
+     */
+    @Test
+    void backgroundCommitsWriteTheSameBytesAsCommits() throws IOException {
+        Path plain = Fixtures.modelStore(tmp.resolve("plain"));
+        Path dir = tmp.resolve("bg");
+        try (StoreWriter w = StoreWriter.open(dir, Fixtures.spec(), false)) {
+            Fixtures.prepare(w);
+            for (int i = 0; i < w.shardCount(); i++) {
+                try (StoreWriter.Shard s = w.beginShard(i)) {
+                    fillAll(s);
+                    s.commitInBackground();
+                }
+                assertEquals(i + 1, w.nextShard());
+            }
+            w.awaitCommitted();
+            assertEquals(w.manifest(), Manifest.read(dir));
+        }
+        List<Path> a = Fixtures.files(plain);
+        List<Path> b = Fixtures.files(dir);
+        assertEquals(a.stream().map(plain::relativize).toList(), b.stream().map(dir::relativize).toList());
+        for (int f = 0; f < a.size(); f++) {
+            if (!a.get(f).getFileName().toString().equals(StoreWriter.LOCK_FILE)) {
+                assertArrayEquals(Files.readAllBytes(a.get(f)), Files.readAllBytes(b.get(f)), a.get(f).toString());
+            }
+        }
+    }
+
+    /**
+     * A background commit that fails is thrown by the next commit, which abandons its own shard
+     * too: the writer goes back to the failed shard, no file of either shard is left, and writing
+     * them again works.
+     */
+    @Test
+    void aFailedBackgroundCommitIsThrownOnceAndTheWriterGoesBackToThatShard() throws IOException {
+        Path dir = tmp.resolve("s");
+        try (StoreWriter w = StoreWriter.open(dir, Fixtures.spec(), false)) {
+            Fixtures.prepare(w);
+            Manifest before = w.manifest();
+            Path blocker = dir.resolve(StoreWriter.vectorsFile(EMB, 0));
+            Files.createDirectories(blocker.resolve("x"));
+            try (StoreWriter.Shard s = w.beginShard(0)) {
+                fillAll(s);
+                s.commitInBackground();
+            }
+            assertEquals(1, w.nextShard());
+            try (StoreWriter.Shard s = w.beginShard(1)) {
+                fillAll(s);
+                FileAccessException e = assertThrows(FileAccessException.class, s::commitInBackground);
+                assertTrue(e.getMessage().startsWith("could not write " + blocker), e.getMessage());
+            }
+            assertEquals(0, w.nextShard());
+            assertEquals(before, w.manifest());
+            for (EntrySpec es : Fixtures.ENTRIES) {
+                for (int i : new int[] {0, 1}) {
+                    if (!(i == 0 && es.key().equals(EMB))) {
+                        assertFalse(Files.exists(dir.resolve(StoreWriter.vectorsFile(es.key(), i))), es.key() + " " + i);
+                    }
+                    assertFalse(Files.exists(dir.resolve(StoreWriter.normsFile(es.key(), i))), es.key() + " " + i);
+                    assertFalse(Files.exists(dir.resolve(StoreWriter.vectorsFile(es.key(), i) + NpyFileWriter.TEMP_SUFFIX)));
+                }
+            }
+            assertEquals(before, Manifest.read(dir));
+            w.awaitCommitted(); // thrown once only
+            Files.delete(blocker.resolve("x"));
+            Files.delete(blocker);
+            Fixtures.writeShards(w, w.shardCount());
+            assertTrue(w.complete());
+        }
+        Path plain = Fixtures.modelStore(tmp.resolve("plain"));
+        assertEquals(Manifest.read(plain), Manifest.read(dir));
+    }
+
+    /** A background commit that fails and is never waited for is thrown by close, after the lock is released. */
+    @Test
+    void closeThrowsABackgroundFailureNoCallHasThrown() throws IOException {
+        Path dir = tmp.resolve("s");
+        StoreWriter w = StoreWriter.open(dir, Fixtures.spec(), false);
+        Fixtures.prepare(w);
+        Path blocker = dir.resolve(StoreWriter.vectorsFile(EMB, 0));
+        Files.createDirectories(blocker.resolve("x"));
+        try (StoreWriter.Shard s = w.beginShard(0)) {
+            fillAll(s);
+            s.commitInBackground();
+        }
+        FileAccessException e = assertThrows(FileAccessException.class, w::close);
+        assertTrue(e.getMessage().startsWith("could not write " + blocker), e.getMessage());
+        w.close(); // once
+        Files.delete(blocker.resolve("x"));
+        Files.delete(blocker);
+        try (StoreWriter again = StoreWriter.open(dir, Fixtures.spec(), false)) {
+            assertEquals(0, again.nextShard());
+        }
+    }
+
+    /**
+     * A file written from the caller's buffer (aligned, so direct I/O where the file system allows
+     * it; large enough that whole blocks and a tail are written) zeroes the buffer first, holds
+     * exactly what {@link Npy#write} writes for the same data, and leaves the buffer reusable; a
+     * buffer too small is refused before any file is made.
+     */
+    @Test
+    void aFileWriterOnTheCallersBufferWritesTheSameBytesAsNpyWrite() throws IOException {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            long[] shape = {1001, 5}; // 20,020 data bytes: four whole 4 KiB blocks with the header, and a tail
+            long need = NpyFileWriter.bufferBytes(NpyDtype.FLOAT32, shape);
+            MemorySegment buf = arena.allocate(need + 100, NpyFileWriter.DIRECT_ALIGN);
+            buf.fill((byte) 7);
+            for (int round = 0; round < 2; round++) {
+                Path f = tmp.resolve("b" + round + ".npy");
+                long crc;
+                try (NpyFileWriter w = NpyFileWriter.create(f, NpyDtype.FLOAT32, buf, shape)) {
+                    assertEquals(1001 * 5 * 4, w.data().byteSize());
+                    for (long i = 0; i < w.data().byteSize(); i++) {
+                        assertEquals(0, w.data().get(java.lang.foreign.ValueLayout.JAVA_BYTE, i));
+                    }
+                    for (int i = round; i < 1001 * 5; i += 3) {
+                        w.data().setAtIndex(Npy.FLOAT32, i, i * 0.25f - 3);
+                    }
+                    crc = w.finish();
+                }
+                float[] want = new float[1001 * 5];
+                for (int i = round; i < want.length; i += 3) {
+                    want[i] = i * 0.25f - 3;
+                }
+                Path g = tmp.resolve("g" + round + ".npy");
+                Npy.write(g, NpyDtype.FLOAT32, shape, MemorySegment.ofArray(want));
+                assertArrayEquals(Files.readAllBytes(g), Files.readAllBytes(f));
+                assertEquals(Npy.crc32c(MemorySegment.ofArray(want)), crc);
+                assertEquals(7, buf.get(java.lang.foreign.ValueLayout.JAVA_BYTE, need)); // beyond the file: untouched
+            }
+            assertThrows(IllegalArgumentException.class,
+                    () -> NpyFileWriter.create(tmp.resolve("c.npy"), NpyDtype.FLOAT32, buf, 2000, 5));
+            assertFalse(Files.exists(tmp.resolve("c.npy.tmp")));
+        }
+    }
+
     /** A shard whose files cannot all be created leaves none of them behind. */
     @Test
     void aShardThatCannotBeCreatedLeavesNoTempFile() throws IOException {

@@ -181,10 +181,12 @@ public final class StoreExtraction {
                             MemorySegment.copy(vectors, r * bytes, d, (rows[r] - base) * bytes, bytes);
                         }
                     });
-                    s.commit();
+                    // the files go to disk while the next shard computes
+                    s.commitInBackground();
                     progress.accept(s.endString() - s.firstString());
                 }
             }
+            w.awaitCommitted();
         }
         return new Summary(strings.size(), shards, resumed, (System.nanoTime() - t0) / 1e9, engine, out);
     }
