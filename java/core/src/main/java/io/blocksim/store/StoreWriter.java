@@ -748,6 +748,12 @@ public final class StoreWriter implements AutoCloseable {
             return rows.clone();
         }
 
+        /** Entry e as messages name it: {@code block_output block 3 position 9}. */
+        String entryName(int e) {
+            var m = java.util.regex.Pattern.compile("(.+)-b(\\d+)-t(\\d+)").matcher(folders[e]);
+            return m.matches() ? m.group(1) + " block " + m.group(2) + " position " + m.group(3) : folders[e];
+        }
+
         /** The shard's vectors or norms file of entry e, relative to the store. */
         String file(int e, boolean vectors) {
             return folders[e] + "/" + String.format("%s-%05d.npy", vectors ? "vectors" : "norms", index);
@@ -881,7 +887,7 @@ public final class StoreWriter implements AutoCloseable {
                 for (int e = 0; e < n; e++) {
                     if (bad[e] >= 0) {
                         int col = RowNorms.firstNonFinite(vectors[e].data(), bad[e], layout.dim(e));
-                        throw new InvalidDataException("shard " + layout.index() + " of " + layout.folder(e) + " has "
+                        throw new InvalidDataException("shard " + layout.index() + " of " + layout.entryName(e) + " has "
                                 + (col >= 0 ? "a NaN or infinite value at row " + (layout.firstRow(e) + bad[e]) + ", column " + col
                                 : "a row (" + (layout.firstRow(e) + bad[e]) + ") whose norm overflows float32")
                                 + ": the model produced it; check the model file and extract again");
