@@ -55,7 +55,7 @@ final class SparkExtractCommand extends ExtractCommand {
     /**
      * The heap an executor needs, in MiB: 512 MiB, plus twice a task's plan (the strings' tokens,
      * an int and a short per string for the order, an int per prefix of each earlier position
-     * stored). The demo store's 858,923 strings of length 10: 512 + 2 * 14 MiB.
+     * stored). The demo store's 858,923 strings of length 10: about 550 MiB.
      */
     static long executorMemoryMb(StoreExtraction.Prepared job) {
         long n = job.strings().size();
