@@ -22,6 +22,11 @@ import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+/**
+ * {@code blocksim extract}. Public and open only so that the Spark module's {@code blocksim spark extract}
+ * inherits its options and output and overrides where the work runs ({@link #shardRunner}).
+ * Not thread-safe: picocli makes one per run.
+ */
 @Command(name = "extract", mixinStandardHelpOptions = true,
         description = {"Run the model over every unique substring of the corpus and store the chosen intermediates.",
             "",

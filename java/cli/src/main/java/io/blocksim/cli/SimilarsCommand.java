@@ -23,6 +23,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+/**
+ * {@code blocksim similars}. Public and open only so that the Spark module's {@code blocksim spark similars}
+ * inherits its options and output and overrides where the work runs ({@link #searchBackend}).
+ * Not thread-safe: picocli makes one per run.
+ */
 @Command(name = "similars", mixinStandardHelpOptions = true, subcommands = SimilarsCommand.Show.class,
         description = {"The seed's batch similar-strings job: for a seeded sample of strings, the k closest stored strings"
                 + " at every chosen site, block and position, written to a resumable results folder of .npy files.",

@@ -113,13 +113,48 @@ class SparkJobsTest {
         return out;
     }
 
+    /**
+     * Runs the Spark driver ({@link SparkMain}) with {@code args} in a JVM of its own, kills it
+     * (SIGKILL) as soon as the store's manifest lists a committed shard, and returns how many
+     * shards it lists then.
+     */
+    static int killedDriver(String[] args, Path store) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(List.of(SparkSetup.EXECUTOR_FLAGS.split(" ")));
+        cmd.addAll(List.of("-Xmx2g", "-cp", System.getProperty("java.class.path"), SparkMain.class.getName()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(work.resolve("driver.log").toFile()).start();
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+            while (System.nanoTime() < end && p.isAlive()) {
+                if (Files.exists(store.resolve(io.blocksim.store.Manifest.FILE))) {
+                    int done = io.blocksim.store.Manifest.read(store).shardsDone();
+                    if (done > 0) {
+                        p.destroyForcibly();
+                        p.waitFor(30, TimeUnit.SECONDS);
+                        return done;
+                    }
+                }
+                Thread.sleep(100);
+            }
+            throw new AssertionError("the driver committed no shard (alive: " + p.isAlive() + "); see "
+                    + Files.readString(work.resolve("driver.log")));
+        } finally {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+    }
+
     @Test
     @Order(1)
     @Timeout(value = 300, unit = TimeUnit.SECONDS)
-    void localMasterMakesThePlainCommandsBytes() throws Exception {
+    void localMasterMakesThePlainCommandsBytesAndResumesAfterAKilledDriver() throws Exception {
         Path corpus = TestCorpus.path();
         references(corpus);
         Path store = work.resolve("local-store");
+        // a driver killed (SIGKILL) once its first shards are committed, then the same command again
+        int done = killedDriver(extract(corpus, store, driverConf("local[2]")), store);
+        assertTrue(done >= 1 && done < 5, "the driver was killed after " + done + " of 5 shards");
         assertEquals(0, spark(extract(corpus, store, driverConf("local[2]"))));
         assertSameFiles(plainStore, store);
         assertTrue(StoreVerifier.verify(store).ok());
