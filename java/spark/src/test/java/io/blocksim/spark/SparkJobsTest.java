@@ -74,7 +74,7 @@ class SparkJobsTest {
     }
 
     static String[] driverConf(String master) {
-        return new String[] {"--master", master, "--conf", "spark.driver.host=127.0.0.1", "--conf",
+        return new String[] {"--verbose", "--master", master, "--conf", "spark.driver.host=127.0.0.1", "--conf",
             "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.ui.enabled=false"};
     }
 
