@@ -22,7 +22,8 @@ import org.apache.spark.api.java.JavaSparkContext;
  *     access) and the {@code --add-opens} Spark needs on JDK 25 ({@link #EXECUTOR_FLAGS}); flags the
  *     user gives there are kept after these;
  * <li>{@code spark.jars}: when the driver runs from {@code blocksim-spark.jar}, that jar, the cli's
- *     jar and the cli's libraries beside them (not Spark's own, which every executor has); when it
+ *     jar and the cli's libraries beside them (not Spark's own, which every executor has), added to
+ *     those spark-submit names; when it
  *     runs from class folders (a build tree), {@code spark.executor.extraClassPath} is the driver's
  *     class path instead, which executors on the same machine (or the same paths) can read;
  * <li>the command's own (executor memory from the shard sizes);
@@ -51,10 +52,21 @@ final class SparkSetup {
         c.put("spark.app.name", appName);
         c.put("spark.ui.showConsoleProgress", "false");
         shipClasses(c);
+        String ours = c.get("spark.jars");
         for (String k : System.getProperties().stringPropertyNames()) {
             if (k.startsWith("spark.")) {
                 c.put(k, System.getProperty(k));
             }
+        }
+        // spark-submit names the application jar in spark.jars: the cli's jar and libraries go beside it
+        if (ours != null && !ours.equals(c.get("spark.jars"))) {
+            java.util.LinkedHashSet<String> all = new java.util.LinkedHashSet<>();
+            for (String j : (c.get("spark.jars") + "," + ours).split(",")) {
+                if (!j.isBlank()) {
+                    all.add(j.trim());
+                }
+            }
+            c.put("spark.jars", String.join(",", all));
         }
         for (Map.Entry<String, String> e : o.conf.entrySet()) {
             if (!e.getKey().startsWith("spark.")) {
