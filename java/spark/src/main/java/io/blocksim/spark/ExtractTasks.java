@@ -95,6 +95,23 @@ final class ExtractTasks {
         }
     }
 
+    /**
+     * Closes this JVM's engines of job {@code id} and forgets its plan: the driver calls it after
+     * the job (on a local master the tasks ran in the driver's JVM; an executor's state goes with
+     * its JVM). An engine still in a task's hands is closed when the task returns it.
+     */
+    static void forget(String id) {
+        synchronized (ExtractTasks.class) {
+            if (!id.equals(jobId)) {
+                return;
+            }
+            idle.forEach(Engine::close);
+            idle.clear();
+            plan = null;
+            jobId = null;
+        }
+    }
+
     private static void give(Engine e) {
         synchronized (ExtractTasks.class) {
             if (e.job().equals(jobId)) {

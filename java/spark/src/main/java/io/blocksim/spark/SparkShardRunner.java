@@ -78,6 +78,7 @@ final class SparkShardRunner implements StoreExtraction.ShardRunner {
             commitInOrder(f, done, w, from, shards, progress);
         } finally {
             b.destroy();
+            ExtractTasks.forget(spec.id());
         }
         w.deleteLeftovers();
         return String.format(Locale.ROOT, "%s: %d tasks, %d thread%s each", log, shards - from, options.threads(),
