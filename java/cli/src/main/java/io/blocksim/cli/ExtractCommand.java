@@ -22,6 +22,11 @@ import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+/**
+ * {@code blocksim extract}. Public and open only so that the Spark module's {@code blocksim spark extract}
+ * inherits its options and output and overrides where the work runs ({@link #shardRunner}).
+ * Not thread-safe: picocli makes one per run.
+ */
 @Command(name = "extract", mixinStandardHelpOptions = true,
         description = {"Run the model over every unique substring of the corpus and store the chosen intermediates.",
             "",
@@ -29,7 +34,7 @@ import picocli.CommandLine.Option;
                 + " ffwd_output of every block at the last position, and ffwd_output of the last block at position L-2. At an earlier position"
                 + " only the unique prefixes are stored (the model is causal). Kill it at any moment and run the same"
                 + " command again: it continues from the last complete shard."})
-final class ExtractCommand implements Callable<Integer> {
+public class ExtractCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "STORE", description = "The store folder (created or resumed).")
     Path out;
 
@@ -73,6 +78,16 @@ final class ExtractCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "MODEL.onnx", description = "Model (default: the shipped model).")
     Path model;
 
+    /** {@code --device} as given. */
+    protected final String device() {
+        return device;
+    }
+
+    /** {@code --threads} as given; null for the default. */
+    protected final Integer threads() {
+        return threads;
+    }
+
     @Override
     public Integer call() {
         ModelDevice dev = ModelDevice.parse(device);
@@ -108,12 +123,21 @@ final class ExtractCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * Who computes the shards: this process ({@link StoreExtraction#local}); another command (the
+     * Spark module's) hands them to other machines. Called once, after the options are checked.
+     */
+    protected StoreExtraction.ShardRunner shardRunner(TransformerModel tm, PrefixExtractor.Options options) {
+        return StoreExtraction.local(tm, options);
+    }
+
     private StoreExtraction.Summary run(TransformerModel tm, Corpus corpus, List<Target> targets,
             PrefixExtractor.Options options) {
         long expected = limit > 0 ? limit : 0;
+        StoreExtraction.ShardRunner runner = shardRunner(tm, options);
         try (ProgressBar bar = Progress.count("extract", expected > 0 ? expected : -1, " strings")) {
-            return StoreExtraction.run(tm, corpus, slen, limit, targets, shardRows, options, out, force,
-                    n -> bar.stepBy(n), line -> System.err.println("blocksim: " + line));
+            return StoreExtraction.run(tm, corpus, slen, limit, List.of(), targets, shardRows, out, force,
+                    n -> bar.stepBy(n), line -> System.err.println("blocksim: " + line), runner);
         } catch (StoreIncompatibleException | StoreDamagedException | StoreNotFoundException e) {
             // a store at --out that cannot be resumed: the library says why, --force starts it over
             throw CliError.withHint(e, "--force");

@@ -56,6 +56,15 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        mainWith(args);
+    }
+
+    /**
+     * {@link #main} with more subcommands (each a picocli command object, added before the error
+     * handlers so they report as the built-in ones do): how the Spark module adds {@code spark}
+     * without putting Spark on this module's class path. Exits the JVM with the command's code.
+     */
+    public static void mainWith(String[] args, Object... extraSubcommands) {
         long mainNanos = System.nanoTime();
         boolean timings = java.util.Arrays.asList(args).contains("--timings");
         if (timings) {
@@ -69,7 +78,7 @@ public final class Main implements Runnable {
             System.err.flush();
             System.exit(CliError.USAGE);
         }
-        int code = execute(args);
+        int code = execute(commandLine(extraSubcommands), args);
         System.out.flush();
         if (timings) {
             System.err.println(timingsLine(Timings.phases(), (System.nanoTime() - mainNanos) / 1e6));
@@ -154,7 +163,15 @@ public final class Main implements Runnable {
 
     /** Runs the CLI and returns its exit code (0 ok, 1 data error, 2 usage error). */
     public static int execute(String... args) {
-        CommandLine cli = commandLine();
+        return execute(commandLine(), args);
+    }
+
+    /** {@link #execute(String...)} with more subcommands (see {@link #mainWith}). */
+    public static int executeWith(Object[] extraSubcommands, String... args) {
+        return execute(commandLine(extraSubcommands), args);
+    }
+
+    private static int execute(CommandLine cli, String... args) {
         try {
             return cli.execute(args);
         } catch (Error e) {
@@ -203,8 +220,11 @@ public final class Main implements Runnable {
         return message == null ? "no message" : message.replaceAll("\\s+", " ").trim();
     }
 
-    static CommandLine commandLine() {
+    static CommandLine commandLine(Object... extraSubcommands) {
         CommandLine cli = new CommandLine(new Main());
+        for (Object sub : extraSubcommands) {
+            cli.addSubcommand(sub);
+        }
         // help, usage and error lines in UTF-8 too, whatever stdout.encoding the locale gave
         cli.setOut(new PrintWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8), true));
         cli.setErr(new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true));

@@ -23,6 +23,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+/**
+ * {@code blocksim similars}. Public and open only so that the Spark module's {@code blocksim spark similars}
+ * inherits its options and output and overrides where the work runs ({@link #searchBackend}).
+ * Not thread-safe: picocli makes one per run.
+ */
 @Command(name = "similars", mixinStandardHelpOptions = true, subcommands = SimilarsCommand.Show.class,
         description = {"The seed's batch similar-strings job: for a seeded sample of strings, the k closest stored strings"
                 + " at every chosen site, block and position, written to a resumable results folder of .npy files.",
@@ -34,7 +39,7 @@ import picocli.CommandLine.Parameters;
             "",
             "Example: blocksim similars --store S --out R --samples 1000 --seed 42 --blocks 0-5 --k 10",
             "         blocksim similars show R 'my most gr'"})
-final class SimilarsCommand implements Callable<Integer> {
+public class SimilarsCommand implements Callable<Integer> {
     @Option(names = "--store", paramLabel = "STORE", description = "The store folder (required).")
     Path store;
 
@@ -102,7 +107,7 @@ final class SimilarsCommand implements Callable<Integer> {
         }
         Metric m = Metric.parse(metric);
         try (BlocksimStore s = BlocksimStore.open(store)) {
-            var choice = Devices.searchBackend(device);
+            var choice = searchBackend(s);
             try (var backend = choice.backend()) {
                 backendReason = choice.reason();
                 run(s, m, backend);
@@ -112,6 +117,19 @@ final class SimilarsCommand implements Callable<Integer> {
     }
 
     private String backendReason;
+
+    /**
+     * The backend that searches the candidates: {@code --device}'s here; another command (the
+     * Spark module's) searches them on other machines. Closed after the job.
+     */
+    protected io.blocksim.search.Backends.Choice searchBackend(BlocksimStore s) {
+        return Devices.searchBackend(device);
+    }
+
+    /** {@code --device} as given. */
+    protected final String device() {
+        return device;
+    }
 
     private void run(BlocksimStore s, Metric m, io.blocksim.spi.SearchBackend backend) throws Exception {
         {

@@ -93,6 +93,23 @@ public final class BlocksimStore implements AutoCloseable {
     }
 
     /**
+     * The entry whose candidates {@code set} is: the very set this store hands a search backend
+     * for it (compared by identity), or null for any other set. A backend that searches elsewhere
+     * what it is handed (the Spark module's, on executors that map the store themselves) names
+     * the entry this way.
+     *
+     * @throws io.blocksim.ClosedException after {@link #close}
+     */
+    public StoreEntry entryOf(io.blocksim.spi.VectorSet set) {
+        for (Manifest.Entry e : store.entries()) {
+            if (store.vectors(e.key()) == set) {
+                return new StoreEntry(e.site(), e.block(), e.position(), e.rows(), e.dim());
+            }
+        }
+        return null;
+    }
+
+    /**
      * String {@code i} (0..N-1) in first-occurrence order, or an imported store's label {@code i}.
      *
      * @throws IndexOutOfBoundsException for i outside 0..N-1

@@ -50,17 +50,27 @@ import java.util.stream.Stream;
  * }</pre>
  *
  * <p>{@link Shard#commitInBackground()} instead of {@code commit()} lets the caller fill the next
- * shard while this one's files are synced to disk and the manifest records it (an extraction keeps
- * both cores computing that way); the writer holds one shard in flight at a time, and a failure
- * there is thrown by the next call ({@code beginShard}, a commit, {@link #awaitCommitted()} or
- * {@link #close()}). Shard data is filled in native buffers that the writer reuses, two sets of
- * them (one being filled while the other is written: twice the largest shard's size in memory),
- * and written with direct I/O where the file system allows it (see {@link NpyFileWriter}).
+ * shard while this one's files are written and synced to disk and the manifest records it (an
+ * extraction keeps both cores computing that way); the writer holds one shard in flight at a time,
+ * and a failure there is thrown by the next call ({@code beginShard}, a commit,
+ * {@link #awaitCommitted()} or {@link #close()}), after which the writer goes on at that shard.
+ * The writer's shards are filled in native buffers that it reuses, two sets of them (one being
+ * filled while the other is written: twice the largest shard's size in memory), and written with
+ * direct I/O where the file system allows it (see {@link NpyFileWriter}).
+ *
+ * A shard's files are written under temp names and renamed only when complete; the manifest
+ * names them only after that, so a reader never accepts half a shard. Opening an existing store
+ * resumes it when its model, dataset, L, N, shard size and entries match, deletes leftover temp
+ * files and shard files the manifest does not name, and refuses it otherwise (unless
+ * {@code force}, which deletes the store's files and starts over). One writer per store at a time,
+ * enforced with a file lock.
  */
 public final class StoreWriter implements AutoCloseable {
     static final String LOCK_FILE = ".lock";
     private static final Pattern ENTRY_FOLDER = Pattern.compile("[a-z][a-z0-9_]*-b\\d+-t\\d+");
-    private static final Pattern SHARD_FILE = Pattern.compile("(vectors|norms)-(\\d+)\\.npy(\\.tmp)?");
+    /** A shard file: final, a task's finished part ({@code .part-TAG}), or either being written ({@code .tmp}). */
+    private static final Pattern SHARD_FILE = Pattern.compile("(vectors|norms)-(\\d+)\\.npy(\\.part-[A-Za-z0-9_-]+)?(\\.tmp)?");
+    private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_-]{1,100}");
     private static final Pattern TOP_FILE = Pattern.compile(
             "(manifest\\.json|strings\\.npy|labels\\.txt|prefix-t\\d+\\.npy)(\\.tmp)?");
 
@@ -78,7 +88,7 @@ public final class StoreWriter implements AutoCloseable {
      */
     private final Arena buffers = Arena.ofShared();
     private final MemorySegment[][] vectorBuffers = new MemorySegment[2][];
-    /** Fsyncs, renames and manifest writes of shards committed in the background, in order. */
+    /** Writes, fsyncs, renames and manifest writes of shards committed in the background, in order. */
     private ExecutorService committer;
     private Future<?> inFlight;
     /** The manifest before the shard in flight: what the writer returns to when that commit fails. */
@@ -266,7 +276,8 @@ public final class StoreWriter implements AutoCloseable {
                     try (Stream<Path> files = Files.list(p)) {
                         for (Path f : files.toList()) {
                             var m = SHARD_FILE.matcher(f.getFileName().toString());
-                            if (m.matches() && (m.group(3) != null || Integer.parseInt(m.group(2)) >= manifest.shardsDone())) {
+                            if (m.matches() && (m.group(3) != null || m.group(4) != null
+                                    || Integer.parseInt(m.group(2)) >= manifest.shardsDone())) {
                                 Files.deleteIfExists(f);
                             }
                         }
@@ -457,7 +468,7 @@ public final class StoreWriter implements AutoCloseable {
     public Shard beginShard(int i) {
         checkOpen();
         if (open != null) {
-            throw new IllegalStateException("shard " + open.index + " is still open");
+            throw new IllegalStateException("shard " + open.index() + " is still open");
         }
         if (i != nextShard()) {
             throw new IllegalStateException("the next shard to write is " + nextShard() + ", not " + i);
@@ -544,42 +555,25 @@ public final class StoreWriter implements AutoCloseable {
         }
     }
 
-    /** Buffer set {@code set}'s buffer for entry {@code e}'s vectors files: as large as its largest shard's. */
-    private MemorySegment vectorBuffer(int set, int e) {
+    /** Buffer set {@code set} for the writer's shards: per entry, room for its largest shard's vectors file. */
+    private MemorySegment[] vectorBuffers(int set) {
         if (vectorBuffers[set] == null) {
-            vectorBuffers[set] = new MemorySegment[spec.entries().size()];
-        }
-        if (vectorBuffers[set][e] == null) {
-            EntrySpec es = spec.entries().get(e);
-            long maxRows = 0;
+            int n = spec.entries().size();
+            long[] maxRows = new long[n];
             for (int i = 0; i < spec.shardCount(); i++) {
-                maxRows = Math.max(maxRows, rowsOf(es, i));
+                ShardLayout l = layout(i);
+                for (int e = 0; e < n; e++) {
+                    maxRows[e] = Math.max(maxRows[e], l.rows(e));
+                }
             }
-            vectorBuffers[set][e] = buffers.allocate(NpyFileWriter.bufferBytes(NpyDtype.FLOAT32, maxRows, es.dim()),
-                    NpyFileWriter.DIRECT_ALIGN);
+            MemorySegment[] b = new MemorySegment[n];
+            for (int e = 0; e < n; e++) {
+                b[e] = buffers.allocate(NpyFileWriter.bufferBytes(NpyDtype.FLOAT32, maxRows[e], spec.entries().get(e).dim()),
+                        NpyFileWriter.DIRECT_ALIGN);
+            }
+            vectorBuffers[set] = b;
         }
-        return vectorBuffers[set][e];
-    }
-
-    /** The first row and row count of entry {@code es} in shard {@code i}. */
-    private long[] rowRange(EntrySpec es, int i) {
-        int first = manifest.shardFirstString(i);
-        int end = manifest.shardEndString(i);
-        if (isLast(es.key())) {
-            return new long[] {first, end - first};
-        }
-        int[] pi = prefixIndexes.get(es.key().position());
-        int r0 = lowerBoundOf(pi, first);
-        return new long[] {r0, lowerBoundOf(pi, end) - r0};
-    }
-
-    private long rowsOf(EntrySpec es, int i) {
-        return rowRange(es, i)[1];
-    }
-
-    private static int lowerBoundOf(int[] sorted, int value) {
-        int i = Arrays.binarySearch(sorted, value);
-        return i >= 0 ? i : -i - 1;
+        return vectorBuffers[set];
     }
 
     /**
@@ -625,61 +619,366 @@ public final class StoreWriter implements AutoCloseable {
         }
     }
 
-    /** String shard i of every entry, being filled. */
-    public final class Shard implements AutoCloseable {
-        private final int index;
-        private final int firstString;
-        private final int endString;
-        private final int[] firstRows;
-        private final int[] rows;
-        /** Bytes of the shard's files. */
-        private final long fileBytes;
+    /**
+     * Where string shard {@code i} lies in every entry: what a process that writes the shard's
+     * files without this writer ({@link #createShardFiles}) needs to know. Needs the strings and
+     * every earlier position's prefix index stored first.
+     *
+     * @throws ClosedException when the writer is closed
+     * @throws IndexOutOfBoundsException for {@code i} outside 0..shardCount()-1
+     */
+    public ShardLayout layout(int i) {
+        checkOpen();
+        if (i < 0 || i >= shardCount()) {
+            throw new IndexOutOfBoundsException("shard " + i + " outside 0.." + (shardCount() - 1));
+        }
+        for (EntrySpec e : spec.entries()) {
+            if (!isLast(e.key()) && !prefixIndexes.containsKey(e.key().position())) {
+                throw new IllegalStateException("putPrefixIndex(" + e.key().position() + ") before writing shards");
+            }
+        }
+        int n = spec.entries().size();
+        int first = manifest.shardFirstString(i);
+        int end = manifest.shardEndString(i);
+        int[] firstRows = new int[n];
+        int[] rows = new int[n];
+        String[] folders = new String[n];
+        int[] dims = new int[n];
+        for (int e = 0; e < n; e++) {
+            EntrySpec es = spec.entries().get(e);
+            folders[e] = es.key().folder();
+            dims[e] = es.dim();
+            if (isLast(es.key())) {
+                firstRows[e] = first;
+                rows[e] = end - first;
+            } else {
+                int[] pi = prefixIndexes.get(es.key().position());
+                firstRows[e] = lowerBound(pi, first);
+                rows[e] = lowerBound(pi, end) - firstRows[e];
+            }
+        }
+        return new ShardLayout(i, first, end, folders, dims, firstRows, rows);
+    }
+
+    private static int lowerBound(int[] sorted, int value) {
+        int i = Arrays.binarySearch(sorted, value);
+        return i >= 0 ? i : -i - 1;
+    }
+
+    /**
+     * Creates the files of one shard in the store folder {@code dir} for another process (a task on
+     * another machine that sees the same folder) to fill, without a writer, its lock or the
+     * manifest: each file is written under a temp name and left, once {@link ShardFiles#seal
+     * sealed}, under the name {@code vectors-NNNNN.npy.part-TAG} (likewise norms), which no reader
+     * accepts. The writer that holds the store then {@link #commitShard commits} one sealed copy:
+     * renames its parts to the shard's names and records it in the manifest. Several copies of a
+     * shard (retried or speculative tasks) may be written at once under different tags.
+     *
+     * @param tag a name unique to this copy: 1..100 of {@code [A-Za-z0-9_-]}
+     * @throws FileAccessException when the disk has too little space for the shard, or its files
+     *     cannot be created
+     * @throws IllegalArgumentException for a tag outside that alphabet
+     */
+    public static ShardFiles createShardFiles(Path dir, ShardLayout layout, String tag) {
+        if (tag == null || !TAG.matcher(tag).matches()) {
+            throw new IllegalArgumentException("tag '" + tag + "' must be 1..100 of A-Z, a-z, 0-9, '_' and '-'");
+        }
+        return new ShardFiles(dir, layout, tag, null);
+    }
+
+    /**
+     * Records a shard sealed by {@link ShardFiles#seal} (in this process or another) as
+     * {@link #nextShard()}: checks that its part files are there with their sizes, renames them to
+     * the shard's names, makes that durable and commits the manifest. Other copies' parts of the
+     * same shard are deleted (a copy still being written is deleted by the next {@link #open} or
+     * {@link #deleteLeftovers}).
+     *
+     * @throws IllegalStateException when {@code sealed} is not the next shard, or was laid out for
+     *     another store spec
+     * @throws StoreDamagedException when a part file is missing or has the wrong size (the copy is
+     *     not committed; run its task again)
+     * @throws FileAccessException when a file cannot be renamed
+     * @throws ClosedException when the writer is closed
+     */
+    public void commitShard(SealedShard sealed) {
+        checkOpen();
+        if (open != null) {
+            throw new IllegalStateException("shard " + open.index() + " is still open");
+        }
+        ShardLayout l = sealed.layout();
+        if (l.index() != nextShard()) {
+            throw new IllegalStateException("the next shard to commit is " + nextShard() + ", not " + l.index());
+        }
+        if (!l.equals(layout(l.index()))) {
+            throw new IllegalStateException("shard " + l.index() + " was laid out for another store than " + dir);
+        }
+        int n = l.entries();
+        for (int e = 0; e < n; e++) {
+            for (boolean vec : new boolean[] {true, false}) {
+                Path part = dir.resolve(l.partFile(e, vec, sealed.tag()));
+                long want = NpyHeader.forWrite(NpyDtype.FLOAT32, vec ? new long[] {l.rows(e), l.dim(e)}
+                        : new long[] {l.rows(e)}).dataOffset() + (long) l.rows(e) * (vec ? l.dim(e) : 1) * Float.BYTES;
+                long have;
+                try {
+                    have = Files.size(part);
+                } catch (IOException x) {
+                    throw new StoreDamagedException("shard " + l.index() + " of " + dir + ": its file " + part.getFileName()
+                            + " is missing (" + x.getMessage() + "): run the shard again", x);
+                }
+                if (have != want) {
+                    throw new StoreDamagedException("shard " + l.index() + " of " + dir + ": its file " + part.getFileName()
+                            + " holds " + have + " bytes, not " + want + ": run the shard again");
+                }
+            }
+        }
+        try {
+            for (int e = 0; e < n; e++) {
+                for (boolean vec : new boolean[] {true, false}) {
+                    FileOps.atomicMove(dir.resolve(l.partFile(e, vec, sealed.tag())), dir.resolve(l.file(e, vec)));
+                }
+            }
+        } catch (IOException x) {
+            throw FileOps.io("commit shard " + l.index() + " in", dir, x);
+        }
+        for (int e = 0; e < n; e++) {
+            FileOps.fsyncDir(dir.resolve(l.folder(e)));
+        }
+        record(l, sealed.vectorsCrc32c(), sealed.normsCrc32c());
+        deleteParts(l.index());
+    }
+
+    /** Deletes every part and temp file of shard {@code index} (other copies than the one committed). */
+    private void deleteParts(int index) {
+        for (EntrySpec es : spec.entries()) {
+            Path folder = dir.resolve(es.key().folder());
+            try (Stream<Path> files = Files.list(folder)) {
+                for (Path f : files.toList()) {
+                    var m = SHARD_FILE.matcher(f.getFileName().toString());
+                    if (m.matches() && Integer.parseInt(m.group(2)) == index && (m.group(3) != null || m.group(4) != null)) {
+                        Files.deleteIfExists(f);
+                    }
+                }
+            } catch (IOException ignored) {
+                // the next open deletes what is left
+            }
+        }
+    }
+
+    /**
+     * Deletes temp and part files and shard files the manifest does not name: what killed or
+     * abandoned copies of shards left (as {@link #open} does when it resumes a store).
+     *
+     * @throws FileAccessException when the folder cannot be listed or a file deleted
+     * @throws ClosedException when the writer is closed
+     */
+    public void deleteLeftovers() {
+        checkOpen();
+        deleteUncommitted();
+    }
+
+    /** Adds shard {@code l} with these checksums to the manifest (its files are final and durable). */
+    private void record(ShardLayout l, String[] vcrc, String[] ncrc) {
+        commitManifest(withShard(l, vcrc, ncrc));
+    }
+
+    /** The manifest with shard {@code l} and these checksums added. */
+    private Manifest withShard(ShardLayout l, String[] vcrc, String[] ncrc) {
+        // a resumed manifest may list the entries in another order than this spec
+        List<Manifest.Entry> entries = new ArrayList<>();
+        for (Manifest.Entry old : manifest.entries()) {
+            EntryKey k = old.key();
+            int e = indexOf(k);
+            List<Manifest.Shard> shards = new ArrayList<>(old.shards());
+            shards.add(new Manifest.Shard(vectorsFile(k, l.index()), l.rows(e), vcrc[e], normsFile(k, l.index()), ncrc[e]));
+            entries.add(new Manifest.Entry(old.site(), old.block(), old.position(), old.dim(), old.rows() + l.rows(e),
+                    old.prefixIndex(), shards));
+        }
+        Manifest m = manifest;
+        return new Manifest(m.format(), m.formatVersion(), m.kind(), m.model(), m.datasetSha256(),
+                m.stringLength(), m.stringCount(), m.shardStrings(), m.shardsTotal(), l.index() + 1, m.strings(), m.labels(),
+                m.prefixIndexes(), entries);
+    }
+
+    private int indexOf(EntryKey key) {
+        for (int e = 0; e < spec.entries().size(); e++) {
+            if (spec.entries().get(e).key().equals(key)) {
+                return e;
+            }
+        }
+        throw new IllegalArgumentException("entry " + key + " is not in this store's spec");
+    }
+
+    /**
+     * Where string shard {@code index} lies: strings [firstString, endString); for entry e (the
+     * spec's order) its folder, dimension, first row and row count (prefix rows at an earlier
+     * position). Plain values: it may be sent to another process (it is {@link java.io.Serializable}).
+     */
+    public record ShardLayout(int index, int firstString, int endString, String[] folders, int[] dims, int[] firstRows,
+            int[] rows) implements java.io.Serializable {
+        public ShardLayout {
+            folders = folders.clone();
+            dims = dims.clone();
+            firstRows = firstRows.clone();
+            rows = rows.clone();
+            if (folders.length != dims.length || dims.length != firstRows.length || firstRows.length != rows.length) {
+                throw new IllegalArgumentException("a shard layout needs one folder, dimension, first row and row count per entry");
+            }
+            for (String f : folders) {
+                if (!ENTRY_FOLDER.matcher(f).matches()) {
+                    throw new IllegalArgumentException("'" + f + "' is not an entry folder");
+                }
+            }
+        }
+
+        /** Entries in the shard. */
+        public int entries() {
+            return folders.length;
+        }
+
+        public String folder(int e) {
+            return folders[e];
+        }
+
+        public int dim(int e) {
+            return dims[e];
+        }
+
+        public int firstRow(int e) {
+            return firstRows[e];
+        }
+
+        public int rows(int e) {
+            return rows[e];
+        }
+
+        @Override
+        public String[] folders() {
+            return folders.clone();
+        }
+
+        @Override
+        public int[] dims() {
+            return dims.clone();
+        }
+
+        @Override
+        public int[] firstRows() {
+            return firstRows.clone();
+        }
+
+        @Override
+        public int[] rows() {
+            return rows.clone();
+        }
+
+        /** Entry e as messages name it: {@code block_output block 3 position 9}. */
+        String entryName(int e) {
+            var m = java.util.regex.Pattern.compile("(.+)-b(\\d+)-t(\\d+)").matcher(folders[e]);
+            return m.matches() ? m.group(1) + " block " + m.group(2) + " position " + m.group(3) : folders[e];
+        }
+
+        /** The shard's vectors or norms file of entry e, relative to the store. */
+        String file(int e, boolean vectors) {
+            return folders[e] + "/" + String.format("%s-%05d.npy", vectors ? "vectors" : "norms", index);
+        }
+
+        String partFile(int e, boolean vectors, String tag) {
+            return tag == null ? file(e, vectors) : file(e, vectors) + ".part-" + tag;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ShardLayout l && index == l.index && firstString == l.firstString && endString == l.endString
+                    && Arrays.equals(folders, l.folders) && Arrays.equals(dims, l.dims)
+                    && Arrays.equals(firstRows, l.firstRows) && Arrays.equals(rows, l.rows);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(index, firstString, endString, Arrays.hashCode(folders), Arrays.hashCode(dims),
+                    Arrays.hashCode(firstRows), Arrays.hashCode(rows));
+        }
+
+        @Override
+        public String toString() {
+            return "shard " + index + " (strings " + firstString + ".." + endString + ", " + folders.length + " entries)";
+        }
+    }
+
+    /**
+     * A shard whose files are complete and durable under {@code tag}'s part names (null: under the
+     * shard's own names), with each entry's CRC32C of its vectors' and norms' data (hex, the spec's
+     * entry order). Plain values: it may be sent back to the process that commits it.
+     */
+    public record SealedShard(ShardLayout layout, String tag, String[] vectorsCrc32c, String[] normsCrc32c)
+            implements java.io.Serializable {
+        public SealedShard {
+            vectorsCrc32c = vectorsCrc32c.clone();
+            normsCrc32c = normsCrc32c.clone();
+        }
+
+        @Override
+        public String[] vectorsCrc32c() {
+            return vectorsCrc32c.clone();
+        }
+
+        @Override
+        public String[] normsCrc32c() {
+            return normsCrc32c.clone();
+        }
+    }
+
+    /**
+     * The files of one shard being filled: for each entry e a mapped float32 [rows(e), dim(e)]
+     * region. {@link #seal} computes the norms and makes them durable; {@link #close} without it
+     * deletes them. Not thread-safe (the regions may be filled from several threads).
+     */
+    public static final class ShardFiles implements AutoCloseable {
+        private final Path dir;
+        private final ShardLayout layout;
+        private final String tag;
         private final NpyFileWriter[] vectors;
         private final NpyFileWriter[] norms;
+        private String[] vcrc;
+        private String[] ncrc;
         private boolean finished;
 
-        private Shard(int index) {
-            this.index = index;
-            this.firstString = manifest.shardFirstString(index);
-            this.endString = manifest.shardEndString(index);
-            int n = spec.entries().size();
-            firstRows = new int[n];
-            rows = new int[n];
+        /** Bytes of the shard's files. */
+        static long bytes(ShardLayout layout) {
             long bytes = 0;
-            for (int e = 0; e < n; e++) {
-                EntrySpec es = spec.entries().get(e);
-                long[] range = rowRange(es, index);
-                firstRows[e] = (int) range[0];
-                rows[e] = (int) range[1];
-                bytes += (long) rows[e] * (es.dim() + 1) * Float.BYTES + 4L * NpyHeader.ALIGN; // data + two headers
+            for (int e = 0; e < layout.entries(); e++) {
+                bytes += (long) layout.rows(e) * (layout.dim(e) + 1) * Float.BYTES + 4L * NpyHeader.ALIGN; // data + two headers
             }
+            return bytes;
+        }
+
+        /** With {@code buffers} (per entry, for its vectors file; null: buffers of their own). */
+        private ShardFiles(Path dir, ShardLayout layout, String tag, MemorySegment[] buffers) {
+            this.dir = dir;
+            this.layout = layout;
+            this.tag = tag;
+            int n = layout.entries();
+            long bytes = bytes(layout);
             long free = FileOps.usableSpace(dir);
-            if (bytes + inFlightBytes > free) {
-                // the shard in flight may not have written its files yet: when space is tight, let it
-                awaitInFlight();
-                checkOpen();
-                free = FileOps.usableSpace(dir);
-            }
-            fileBytes = bytes;
             if (bytes > free) {
-                throw new FileAccessException("not enough disk space in " + dir + " for shard " + index + ": it needs "
+                throw new FileAccessException("not enough disk space in " + dir + " for shard " + layout.index() + ": it needs "
                         + FileOps.bytes(bytes) + ", " + FileOps.bytes(free) + " are free; free some space and run again to resume");
             }
             vectors = new NpyFileWriter[n];
             norms = new NpyFileWriter[n];
             try {
                 for (int e = 0; e < n; e++) {
-                    Files.createDirectories(dir.resolve(spec.entries().get(e).key().folder()));
-                    vectorBuffer(index % 2, e);
+                    Files.createDirectories(dir.resolve(layout.folder(e)));
                 }
-                // zeroing the reused buffers is most of this: both cores
+                // zeroing reused buffers is most of this: both cores
                 RuntimeException[] failures = new RuntimeException[n];
                 IntStream.range(0, n).parallel().forEach(e -> {
-                    EntrySpec es = spec.entries().get(e);
                     try {
-                        vectors[e] = NpyFileWriter.create(dir.resolve(vectorsFile(es.key(), index)), NpyDtype.FLOAT32,
-                                vectorBuffers[index % 2][e], rows[e], es.dim());
-                        norms[e] = NpyFileWriter.create(dir.resolve(normsFile(es.key(), index)), NpyDtype.FLOAT32, rows[e]);
+                        Path v = dir.resolve(layout.partFile(e, true, tag));
+                        vectors[e] = buffers == null ? NpyFileWriter.create(v, NpyDtype.FLOAT32, layout.rows(e), layout.dim(e))
+                                : NpyFileWriter.create(v, NpyDtype.FLOAT32, buffers[e], layout.rows(e), layout.dim(e));
+                        norms[e] = NpyFileWriter.create(dir.resolve(layout.partFile(e, false, tag)), NpyDtype.FLOAT32,
+                                layout.rows(e));
                     } catch (RuntimeException x) {
                         failures[e] = x;
                     }
@@ -698,26 +997,177 @@ public final class StoreWriter implements AutoCloseable {
             }
         }
 
+        public ShardLayout layout() {
+            return layout;
+        }
+
+        /** Where to write entry e's float32 [rows(e), dim(e)] vectors (little-endian, row-major). */
+        public MemorySegment vectors(int entry) {
+            if (finished) {
+                throw new IllegalStateException("shard " + layout.index() + " is sealed or closed");
+            }
+            return vectors[entry].data();
+        }
+
+        /**
+         * Computes the norms, makes every file of the shard durable and gives it its final (or
+         * part) name. Refuses NaN or infinite values (and deletes the shard's files).
+         *
+         * @throws InvalidDataException when a vector holds a NaN or infinite value, or its norm
+         *     overflows float32
+         * @throws FileAccessException when a file cannot be written
+         */
+        public SealedShard seal() {
+            prepare();
+            writeDurably();
+            return sealed();
+        }
+
+        /**
+         * Computes the norms and checksums; refuses NaN or infinite values (and deletes the
+         * shard's files). The data is not to be changed afterwards.
+         */
+        void prepare() {
+            if (finished) {
+                throw new IllegalStateException("shard " + layout.index() + " is sealed or closed");
+            }
+            int n = layout.entries();
+            String[] vc = new String[n];
+            String[] nc = new String[n];
+            try {
+                // No task throws: a task that fails cancels (and interrupts) the others, whose
+                // secondary errors could then be reported instead.
+                long[] bad = new long[n];
+                IntStream.range(0, n).parallel().forEach(e ->
+                        bad[e] = RowNorms.compute(vectors[e].data(), layout.rows(e), layout.dim(e), norms[e].data()));
+                for (int e = 0; e < n; e++) {
+                    if (bad[e] >= 0) {
+                        int col = RowNorms.firstNonFinite(vectors[e].data(), bad[e], layout.dim(e));
+                        throw new InvalidDataException("shard " + layout.index() + " of " + layout.entryName(e) + " has "
+                                + (col >= 0 ? "a NaN or infinite value at row " + (layout.firstRow(e) + bad[e]) + ", column " + col
+                                : "a row (" + (layout.firstRow(e) + bad[e]) + ") whose norm overflows float32")
+                                + ": the model produced it; check the model file and extract again");
+                    }
+                }
+                IntStream.range(0, n).parallel().forEach(e -> {
+                    vc[e] = Npy.hex(vectors[e].crc32c());
+                    nc[e] = Npy.hex(norms[e].crc32c());
+                });
+            } catch (RuntimeException e) {
+                abort();
+                deleteFinals();
+                throw e;
+            }
+            vcrc = vc;
+            ncrc = nc;
+            finished = true;
+        }
+
+        /**
+         * Writes every prepared file, makes it durable and gives it its final (or part) name. May
+         * run on another thread than {@link #prepare()} (after it); on failure deletes the shard's
+         * files.
+         */
+        void writeDurably() {
+            int n = layout.entries();
+            try {
+                for (int e = 0; e < n; e++) {
+                    vectors[e].write();
+                    norms[e].write();
+                }
+                for (int e = 0; e < n; e++) {
+                    vectors[e].makeDurable();
+                    norms[e].makeDurable();
+                }
+                for (int e = 0; e < n; e++) {
+                    FileOps.fsyncDir(dir.resolve(layout.folder(e)));
+                }
+            } catch (RuntimeException e) {
+                closeFiles();
+                deleteFinals();
+                throw e;
+            }
+        }
+
+        SealedShard sealed() {
+            return new SealedShard(layout, tag, vcrc, ncrc);
+        }
+
+        private void abort() {
+            finished = true;
+            closeFiles();
+        }
+
+        /** Closes the files: deletes the temp files of those not yet final. */
+        private void closeFiles() {
+            for (NpyFileWriter[] ws : new NpyFileWriter[][] {vectors, norms}) {
+                if (ws == null) {
+                    continue;
+                }
+                for (NpyFileWriter w : ws) {
+                    if (w != null) {
+                        w.close();
+                    }
+                }
+            }
+        }
+
+        private void deleteFinals() {
+            for (int e = 0; e < layout.entries(); e++) {
+                try {
+                    Files.deleteIfExists(dir.resolve(layout.partFile(e, true, tag)));
+                    Files.deleteIfExists(dir.resolve(layout.partFile(e, false, tag)));
+                } catch (IOException ignored) {
+                    // not named by the manifest; resuming deletes it
+                }
+            }
+        }
+
+        /** Abandons the shard unless sealed: unmaps and deletes its temp files. */
+        @Override
+        public void close() {
+            if (!finished) {
+                abort();
+            }
+        }
+    }
+
+    /** String shard i of every entry, being filled by this writer's process. */
+    public final class Shard implements AutoCloseable {
+        private final ShardLayout layout;
+        private final ShardFiles files;
+        private boolean finished;
+
+        private Shard(int index) {
+            this.layout = layout(index);
+            if (ShardFiles.bytes(layout) + inFlightBytes > FileOps.usableSpace(dir)) {
+                // the shard in flight may not have written its files yet: when space is tight, let it
+                awaitInFlight();
+                checkOpen();
+            }
+            this.files = new ShardFiles(dir, layout, null, vectorBuffers(index % 2));
+        }
+
         public int index() {
-            return index;
+            return layout.index();
         }
 
         /** This shard covers strings [firstString, endString). */
         public int firstString() {
-            return firstString;
+            return layout.firstString();
         }
 
         public int endString() {
-            return endString;
+            return layout.endString();
         }
 
         /** Rows of entry {@code entry} (index in the spec's entries) in this shard. */
         public int rows(int entry) {
-            return rows[entry];
+            return layout.rows(entry);
         }
 
         public int rows(EntryKey key) {
-            return rows[indexOf(key)];
+            return layout.rows(indexOf(key));
         }
 
         /**
@@ -725,32 +1175,23 @@ public final class StoreWriter implements AutoCloseable {
          * prefix row (index into the prefix index) at an earlier one.
          */
         public int firstRow(int entry) {
-            return firstRows[entry];
+            return layout.firstRow(entry);
         }
 
         public int firstRow(EntryKey key) {
-            return firstRows[indexOf(key)];
+            return layout.firstRow(indexOf(key));
         }
 
         /** Where to write the entry's float32 [rows, dim] vectors (little-endian, row-major). */
         public MemorySegment vectors(int entry) {
             if (finished) {
-                throw new IllegalStateException("shard " + index + " is committed or closed");
+                throw new IllegalStateException("shard " + layout.index() + " is committed or closed");
             }
-            return vectors[entry].data();
+            return files.vectors(entry);
         }
 
         public MemorySegment vectors(EntryKey key) {
             return vectors(indexOf(key));
-        }
-
-        private int indexOf(EntryKey key) {
-            for (int e = 0; e < spec.entries().size(); e++) {
-                if (spec.entries().get(e).key().equals(key)) {
-                    return e;
-                }
-            }
-            throw new IllegalArgumentException("entry " + key + " is not in this store's spec");
         }
 
         /**
@@ -775,74 +1216,32 @@ public final class StoreWriter implements AutoCloseable {
          *
          * @throws InvalidDataException when a vector holds a NaN or infinite value, or its norm
          *     overflows float32
-         * @throws FileAccessException when a file cannot be written, or the previous shard's
-         *     background commit failed
+         * @throws FileAccessException when the previous shard's background commit failed (this
+         *     shard is abandoned too; the writer goes on at that one)
          */
         public void commitInBackground() {
             if (finished) {
-                throw new IllegalStateException("shard " + index + " is committed or closed");
+                throw new IllegalStateException("shard " + layout.index() + " is committed or closed");
             }
             awaitInFlight();
             if (failed != null) {
-                abort(); // its index assumed the failed shard was stored
+                close(); // its index assumed the failed shard was stored
                 checkOpen();
             }
-            int n = spec.entries().size();
-            String[] vcrc = new String[n];
-            String[] ncrc = new String[n];
             try {
-                // No task throws: a task that fails cancels (and interrupts) the others, whose
-                // secondary errors (ClosedByInterruptException) could then be reported instead.
-                long[] bad = new long[n];
-                IntStream.range(0, n).parallel().forEach(e ->
-                        bad[e] = RowNorms.compute(vectors[e].data(), rows[e], spec.entries().get(e).dim(), norms[e].data()));
-                for (int e = 0; e < n; e++) {
-                    if (bad[e] >= 0) {
-                        int col = RowNorms.firstNonFinite(vectors[e].data(), bad[e], spec.entries().get(e).dim());
-                        throw new InvalidDataException("shard " + index + " of " + spec.entries().get(e).key() + " has "
-                                + (col >= 0 ? "a NaN or infinite value at row " + (firstRows[e] + bad[e]) + ", column " + col
-                                : "a row (" + (firstRows[e] + bad[e]) + ") whose norm overflows float32")
-                                + ": the model produced it; check the model file and extract again");
-                    }
-                }
-                RuntimeException[] failures = new RuntimeException[n];
-                IntStream.range(0, n).parallel().forEach(e -> {
-                    try {
-                        vcrc[e] = Npy.hex(vectors[e].crc32c());
-                        ncrc[e] = Npy.hex(norms[e].crc32c());
-                    } catch (RuntimeException x) {
-                        failures[e] = x;
-                    }
-                });
-                for (RuntimeException x : failures) {
-                    if (x != null) {
-                        throw x;
-                    }
-                }
+                files.prepare();
             } catch (RuntimeException e) {
-                abort();
-                deleteFinals();
+                finished = true;
+                open = null;
                 throw e;
             }
-            // a resumed manifest may list the entries in another order than this spec
-            List<Manifest.Entry> entries = new ArrayList<>();
-            for (Manifest.Entry old : manifest.entries()) {
-                EntryKey k = old.key();
-                int e = indexOf(k);
-                List<Manifest.Shard> shards = new ArrayList<>(old.shards());
-                shards.add(new Manifest.Shard(vectorsFile(k, index), rows[e], vcrc[e], normsFile(k, index), ncrc[e]));
-                entries.add(new Manifest.Entry(old.site(), old.block(), old.position(), old.dim(), old.rows() + rows[e],
-                        old.prefixIndex(), shards));
-            }
-            Manifest m = manifest;
-            Manifest next = new Manifest(m.format(), m.formatVersion(), m.kind(), m.model(), m.datasetSha256(),
-                    m.stringLength(), m.stringCount(), m.shardStrings(), m.shardsTotal(), index + 1, m.strings(), m.labels(),
-                    m.prefixIndexes(), entries);
+            SealedShard sealed = files.sealed();
+            Manifest next = withShard(layout, sealed.vectorsCrc32c(), sealed.normsCrc32c());
             next.validate(dir.resolve(Manifest.FILE));
             finished = true;
             open = null;
             beforeInFlight = manifest;
-            inFlightBytes = fileBytes;
+            inFlightBytes = ShardFiles.bytes(layout);
             manifest = next;
             if (committer == null) {
                 committer = Executors.newSingleThreadExecutor(r -> {
@@ -851,64 +1250,25 @@ public final class StoreWriter implements AutoCloseable {
                     return t;
                 });
             }
+            ShardFiles f = files;
             inFlight = committer.submit(() -> {
+                f.writeDurably();
                 try {
-                    for (int e = 0; e < n; e++) {
-                        vectors[e].write();
-                        norms[e].write();
-                    }
-                    for (int e = 0; e < n; e++) {
-                        vectors[e].makeDurable();
-                        norms[e].makeDurable();
-                    }
-                    for (EntrySpec es : spec.entries()) {
-                        FileOps.fsyncDir(dir.resolve(es.key().folder()));
-                    }
                     next.write(dir);
                 } catch (RuntimeException e) {
-                    closeFiles(); // not abort(): the writer's fields are the caller thread's
-                    deleteFinals();
+                    f.deleteFinals();
                     throw e;
                 }
             });
-        }
-
-        private void abort() {
-            finished = true;
-            open = null;
-            closeFiles();
-        }
-
-        /** Closes the shard's files: deletes the temp files of those not yet final. */
-        private void closeFiles() {
-            for (NpyFileWriter[] ws : new NpyFileWriter[][] {vectors, norms}) {
-                if (ws == null) {
-                    continue;
-                }
-                for (NpyFileWriter w : ws) {
-                    if (w != null) {
-                        w.close();
-                    }
-                }
-            }
-        }
-
-        private void deleteFinals() {
-            for (EntrySpec es : spec.entries()) {
-                try {
-                    Files.deleteIfExists(dir.resolve(vectorsFile(es.key(), index)));
-                    Files.deleteIfExists(dir.resolve(normsFile(es.key(), index)));
-                } catch (IOException ignored) {
-                    // not named by the manifest; resuming deletes it
-                }
-            }
         }
 
         /** Abandons the shard unless committed: unmaps and deletes its temp files. */
         @Override
         public void close() {
             if (!finished) {
-                abort();
+                finished = true;
+                open = null;
+                files.close();
             }
         }
     }

@@ -105,8 +105,68 @@ public final class StoreExtraction {
     public static Summary run(TransformerModel model, Corpus corpus, int stringLength, int limit, List<String> include,
             List<Target> targets, int shardStrings, PrefixExtractor.Options options, Path out, boolean force,
             LongConsumer progress, java.util.function.Consumer<String> log) {
+        return run(model, corpus, stringLength, limit, include, targets, shardStrings, out, force, progress, log,
+                local(model, options));
+    }
+
+    /**
+     * As above, with the shards computed by {@code runner} (for instance by tasks on other
+     * machines), the store prepared, resumed and committed here: the same store, file for file,
+     * as {@link #local local} computation makes when the runner's vectors are the same.
+     *
+     * @throws InvalidArgumentException, InvalidDataException, TargetExistsException,
+     *     StoreIncompatibleException, StoreDamagedException, StoreException, FileAccessException,
+     *     ModelException as above; and what {@code runner} throws
+     */
+    public static Summary run(TransformerModel model, Corpus corpus, int stringLength, int limit, List<String> include,
+            List<Target> targets, int shardStrings, Path out, boolean force, LongConsumer progress,
+            java.util.function.Consumer<String> log, ShardRunner runner) {
         long t0 = System.nanoTime();
-        ModelSpec spec = model.spec();
+        Prepared job = prepare(model.spec(), corpus, stringLength, limit, include, targets, shardStrings);
+        int resumed;
+        int shards;
+        String engine;
+        try (StoreWriter w = StoreWriter.open(out, job.storeSpec(), force)) {
+            if (!w.hasStrings()) {
+                w.putStrings(job.strings().tokens());
+            }
+            for (Target t : targets) {
+                if (t.position() < stringLength - 1 && !w.hasPrefixIndex(t.position())) {
+                    w.putPrefixIndex(t.position(), job.strings().prefixes(t.position()).firstStrings());
+                }
+            }
+            resumed = w.nextShard();
+            shards = w.shardCount();
+            if (resumed > 0) {
+                log.accept("resuming at shard " + resumed + " of " + shards + " (" + (long) resumed * shardStrings
+                        + " strings already stored)");
+                progress.accept(Math.min((long) resumed * shardStrings, job.strings().size()));
+            }
+            engine = runner.run(job, w, resumed, progress);
+        }
+        return new Summary(job.strings().size(), shards, resumed, (System.nanoTime() - t0) / 1e9, engine, out);
+    }
+
+    /**
+     * What an extraction computes, checked: the strings, the store's spec and the plan whose unit
+     * k is store shard k. A pure function of its inputs: every process that prepares the same
+     * inputs gets the same job.
+     */
+    public record Prepared(ModelSpec model, StringTable strings, List<Target> targets, StoreSpec storeSpec,
+            ExtractionPlan plan) {
+    }
+
+    /**
+     * Checks and prepares an extraction (see {@link #run} for the arguments).
+     *
+     * @throws InvalidArgumentException for a string length outside 1..the model's context, a
+     *     target position outside the strings, a block the model does not have, or an included
+     *     string that is not a substring of that length of the corpus
+     * @throws InvalidDataException for a corpus with characters outside the model's vocabulary or no
+     *     substring of the length
+     */
+    public static Prepared prepare(ModelSpec spec, Corpus corpus, int stringLength, int limit, List<String> include,
+            List<Target> targets, int shardStrings) {
         Tokenizer tok = new Tokenizer(spec.vocab());
         byte[] tokens;
         try {
@@ -144,50 +204,62 @@ public final class StoreExtraction {
                 spec.vocab()), corpus.sha256(), stringLength, strings.size(), shardStrings, entries);
         ExtractionPlan plan = ExtractionPlan.of(strings, targets, shardStrings, ExtractionPlan.Order.FIRST_OCCURRENCE);
         plan.check(spec);
-        int resumed;
-        int shards;
-        String engine;
-        try (StoreWriter w = StoreWriter.open(out, storeSpec, force);
-             Extractor ex = Extractor.open(model, options)) {
-            engine = ex.describe();
-            if (!w.hasStrings()) {
-                w.putStrings(strings.tokens());
-            }
-            for (Target t : targets) {
-                if (t.position() < stringLength - 1 && !w.hasPrefixIndex(t.position())) {
-                    w.putPrefixIndex(t.position(), strings.prefixes(t.position()).firstStrings());
-                }
-            }
-            resumed = w.nextShard();
-            shards = w.shardCount();
-            if (resumed > 0) {
-                log.accept("resuming at shard " + resumed + " of " + shards + " (" + (long) resumed * shardStrings
-                        + " strings already stored)");
-                progress.accept(Math.min((long) resumed * shardStrings, strings.size()));
-            }
-            for (int i = resumed; i < shards; i++) {
-                try (StoreWriter.Shard s = w.beginShard(i)) {
-                    MemorySegment[] dest = new MemorySegment[targets.size()];
-                    int[] firstRow = new int[targets.size()];
-                    for (int e = 0; e < targets.size(); e++) {
-                        dest[e] = s.vectors(e);
-                        firstRow[e] = s.firstRow(e);
+        return new Prepared(spec, strings, List.copyOf(targets), storeSpec, plan);
+    }
+
+    /**
+     * Computes and commits shards {@code from}..{@code w.shardCount()-1} of a prepared job into its
+     * open writer, telling {@code progress} each committed shard's strings; returns one line naming
+     * the engine for logs.
+     */
+    @FunctionalInterface
+    public interface ShardRunner {
+        String run(Prepared job, StoreWriter w, int from, LongConsumer progress);
+    }
+
+    /** Every shard in this process, in order, with {@code model}'s fastest {@link Extractor}. */
+    public static ShardRunner local(TransformerModel model, PrefixExtractor.Options options) {
+        return (job, w, from, progress) -> {
+            try (Extractor ex = Extractor.open(model, options)) {
+                for (int i = from; i < w.shardCount(); i++) {
+                    try (StoreWriter.Shard s = w.beginShard(i)) {
+                        fill(ex, job.plan(), i, s::vectors, s::firstRow);
+                        // the files go to disk while the next shard computes
+                        s.commitInBackground();
+                        progress.accept(s.endString() - s.firstString());
                     }
-                    long bytes = (long) spec.nEmbed() * Float.BYTES;
-                    ex.run(plan, i, (target, rows, count, vectors) -> {
-                        MemorySegment d = dest[target];
-                        int base = firstRow[target];
-                        for (int r = 0; r < count; r++) {
-                            MemorySegment.copy(vectors, r * bytes, d, (rows[r] - base) * bytes, bytes);
-                        }
-                    });
-                    // the files go to disk while the next shard computes
-                    s.commitInBackground();
-                    progress.accept(s.endString() - s.firstString());
                 }
+                w.awaitCommitted();
+                return ex.describe();
             }
-            w.awaitCommitted();
+        };
+    }
+
+    /**
+     * Computes store shard {@code shard} of {@code plan} (unit {@code shard} of a
+     * {@link ExtractionPlan.Order#FIRST_OCCURRENCE} plan of shard-sized units) with {@code ex} into
+     * the shard's regions: {@code vectors.apply(e)} is target e's float32 region whose first row is
+     * {@code firstRow.applyAsInt(e)}. Whoever writes the shard's files ({@link StoreWriter.Shard} or
+     * {@link StoreWriter.ShardFiles}) then seals them.
+     *
+     * @throws ModelException when ONNX Runtime fails to run the model
+     */
+    public static void fill(Extractor ex, ExtractionPlan plan, int shard, java.util.function.IntFunction<MemorySegment> vectors,
+            java.util.function.IntUnaryOperator firstRow) {
+        int n = plan.targets().size();
+        MemorySegment[] dest = new MemorySegment[n];
+        int[] base = new int[n];
+        for (int e = 0; e < n; e++) {
+            dest[e] = vectors.apply(e);
+            base[e] = firstRow.applyAsInt(e);
         }
-        return new Summary(strings.size(), shards, resumed, (System.nanoTime() - t0) / 1e9, engine, out);
+        long bytes = (long) ex.spec().nEmbed() * Float.BYTES;
+        ex.run(plan, shard, (target, rows, count, v) -> {
+            MemorySegment d = dest[target];
+            int b = base[target];
+            for (int r = 0; r < count; r++) {
+                MemorySegment.copy(v, r * bytes, d, (rows[r] - b) * bytes, bytes);
+            }
+        });
     }
 }
