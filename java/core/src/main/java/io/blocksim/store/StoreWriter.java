@@ -39,7 +39,7 @@ import java.util.stream.Stream;
  *             // strings [s.firstString(), s.endString()); for each entry e, fill s.vectors(e):
  *             // float32 [s.rows(e), dim], the rows of prefix rows [s.firstRow(e), +rows) when
  *             // e is at an earlier position (prefix row r = string prefixIndex[r]).
- *             s.commit();                          // norms, fsync, checksums, rename, manifest
+ *             s.commit();                          // norms, codes, fsync, checksums, rename, manifest
  *         }
  *     }
  * }
@@ -55,7 +55,7 @@ import java.util.stream.Stream;
 public final class StoreWriter implements AutoCloseable {
     static final String LOCK_FILE = ".lock";
     private static final Pattern ENTRY_FOLDER = Pattern.compile("[a-z][a-z0-9_]*-b\\d+-t\\d+");
-    private static final Pattern SHARD_FILE = Pattern.compile("(vectors|norms)-(\\d+)\\.npy(\\.tmp)?");
+    private static final Pattern SHARD_FILE = Pattern.compile("(vectors|norms|codes|codescales)-(\\d+)\\.npy(\\.tmp)?");
     private static final Pattern TOP_FILE = Pattern.compile(
             "(manifest\\.json|strings\\.npy|labels\\.txt|prefix-t\\d+\\.npy)(\\.tmp)?");
 
@@ -627,6 +627,7 @@ public final class StoreWriter implements AutoCloseable {
             int n = spec.entries().size();
             String[] vcrc = new String[n];
             String[] ncrc = new String[n];
+            Manifest.Codes[] codes;  // the shard's RowCodes, written from its final vectors files
             try {
                 // No task throws: a task that fails cancels (and interrupts) the others, whose
                 // secondary errors (ClosedByInterruptException) could then be reported instead.
@@ -656,6 +657,8 @@ public final class StoreWriter implements AutoCloseable {
                         throw x;
                     }
                 }
+                codes = RowCodes.writeAll(dir, IntStream.range(0, n).mapToObj(e -> vectorsFile(spec.entries().get(e).key(),
+                        index)).toArray(String[]::new), rows, spec.entries().stream().mapToInt(EntrySpec::dim).toArray());
                 for (EntrySpec es : spec.entries()) {
                     FileOps.fsyncDir(dir.resolve(es.key().folder()));
                 }
@@ -670,7 +673,7 @@ public final class StoreWriter implements AutoCloseable {
                 EntryKey k = old.key();
                 int e = indexOf(k);
                 List<Manifest.Shard> shards = new ArrayList<>(old.shards());
-                shards.add(new Manifest.Shard(vectorsFile(k, index), rows[e], vcrc[e], normsFile(k, index), ncrc[e]));
+                shards.add(new Manifest.Shard(vectorsFile(k, index), rows[e], vcrc[e], normsFile(k, index), ncrc[e], codes[e]));
                 entries.add(new Manifest.Entry(old.site(), old.block(), old.position(), old.dim(), old.rows() + rows[e],
                         old.prefixIndex(), shards));
             }
@@ -702,6 +705,8 @@ public final class StoreWriter implements AutoCloseable {
                 try {
                     Files.deleteIfExists(dir.resolve(vectorsFile(es.key(), index)));
                     Files.deleteIfExists(dir.resolve(normsFile(es.key(), index)));
+                    Files.deleteIfExists(dir.resolve(RowCodes.codesFile(vectorsFile(es.key(), index))));
+                    Files.deleteIfExists(dir.resolve(RowCodes.scalesFile(vectorsFile(es.key(), index))));
                 } catch (IOException ignored) {
                     // not named by the manifest; resuming deletes it
                 }
