@@ -55,49 +55,73 @@ final class CodeBounds {
     }
 
     /**
-     * The cosine interval as two float keys {@code out[0] <= C <= out[1]}.
+     * The cosine interval as two float keys {@code out[0] <= C <= out[1]}, or false (and
+     * {@code out} untouched) when the upper key is certainly below {@code bar} (NaN: never), which
+     * costs no division: the common case of a row that cannot enter.
      *
      * @param p the kernel's float dot product of the codes with the normalized query
      * @param g {@link #cosineGrowth}
      * @param tiny (D + L) 2^-149
      */
-    static void cosine(float p, float scale, float err, float norm, double g, double tiny, float[] out) {
+    static boolean cosine(float p, float scale, float err, float norm, double g, double tiny, float bar, float[] out) {
         double s = (double) scale * p;
         double m = err + g * (norm * (1 + 0x1p-22) + err) + scale * tiny;
         double n = Math.max(norm, Metric.NORM_EPS);
         double hiNum = s + m;
+        // hi * n = hiNum + |hiNum| 2^-21 + 2^-22 n, compared with bar * n (a margin for this double arithmetic)
+        double hn = hiNum + Math.abs(hiNum) * 0x1p-21 + 0x1p-22 * n;
+        double bn = bar * n;
+        if (hn + (Math.abs(hn) + Math.abs(bn)) * 0x1p-45 < bn) {
+            return false;
+        }
         double loNum = s - m;
         double hi = hiNum / n + Math.abs(hiNum) / n * 0x1p-21 + 0x1p-22;
         double lo = loNum / n - Math.abs(loNum) / n * 0x1p-21 - 0x1p-22;
         if (!(hi >= lo)) {  // NaN
             out[0] = Float.NEGATIVE_INFINITY;
             out[1] = Float.POSITIVE_INFINITY;
-            return;
+            return true;
         }
         out[0] = down(Math.max(lo, -1));
         out[1] = up(Math.min(hi, 1));
+        return true;
+    }
+
+    /** {@link #cosine(float, float, float, float, double, double, float, float[])} without a bar. */
+    static void cosine(float p, float scale, float err, float norm, double g, double tiny, float[] out) {
+        cosine(p, scale, err, norm, g, tiny, Float.NaN, out);
     }
 
     /**
-     * The L2 interval as two float keys (negated distances) {@code out[0] <= -dist <= out[1]}.
+     * The L2 interval as two float keys (negated distances) {@code out[0] <= -dist <= out[1]}, or
+     * false when the upper key is certainly below {@code bar} (NaN: never).
      *
      * @param t the kernel's float sum of squared differences of the decoded row and the query
      * @param g {@link #l2Growth}
      * @param a (D + L) 2^-149
      * @param b sqrt(D) 2^-149
      */
-    static void l2(float t, float err, double g, double a, double b, float[] out) {
+    static boolean l2(float t, float err, double g, double a, double b, float bar, float[] out) {
         if (!(t < Float.POSITIVE_INFINITY)) {  // overflow or NaN: nothing is known
             out[0] = Float.NEGATIVE_INFINITY;
             out[1] = 0f;
-            return;
+            return true;
         }
         double lo = Math.sqrt(Math.max(0, t - a) / (1 + g)) / (1 + 0x1p-23) - b;
-        double hi = Math.sqrt((t + a) / (1 - g)) * (1 + 0x1p-23) + b;
         double dLo = Math.max(0, lo - err) * (1 - 0x1p-22);
+        if (-dLo + (dLo - bar) * 0x1p-45 < bar) {  // -dLo < bar with a margin (bar <= 0 <= dLo)
+            return false;
+        }
+        double hi = Math.sqrt((t + a) / (1 - g)) * (1 + 0x1p-23) + b;
         double dHi = (hi + err) * (1 + 0x1p-22);
         out[0] = down(-dHi);
         out[1] = up(-dLo);
+        return true;
+    }
+
+    /** {@link #l2(float, float, double, double, double, float, float[])} without a bar. */
+    static void l2(float t, float err, double g, double a, double b, float[] out) {
+        l2(t, err, g, a, b, Float.NaN, out);
     }
 
     /** The largest float not above {@code v}. */

@@ -34,8 +34,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Thread safety: each search has its own state; the shards are only read.
  */
 final class CodeScan {
-    /** Queries per kernel call: each chunk of codes is widened once for up to this many. */
-    static final int GROUP = 4;
+    /** Queries per kernel call: each chunk of codes is widened once for up to this many (cosine; L2). */
+    static final int COSINE_GROUP = 8;
+    static final int L2_GROUP = 4;
     /** Rows scored against every query group before moving on (their codes stay in L1/L2). */
     private static final int BLOCK_ROWS = 256;
     /** Above this dimension the bounds' growth factors get too large to be useful; the float32 scan runs. */
@@ -157,6 +158,7 @@ final class CodeScan {
         private final int dim;
         private final boolean cosine;
         private final float[][][] groups;
+        private final int group;
         private final double g;
         private final double tiny;
         private final double b;
@@ -169,10 +171,11 @@ final class CodeScan {
             this.chunks = chunks;
             this.dim = dim;
             this.cosine = cosine;
-            int n = (queries.length + GROUP - 1) / GROUP;
+            group = cosine ? COSINE_GROUP : L2_GROUP;
+            int n = (queries.length + group - 1) / group;
             groups = new float[n][][];
             for (int i = 0; i < n; i++) {
-                groups[i] = Arrays.copyOfRange(queries, i * GROUP, Math.min(queries.length, (i + 1) * GROUP));
+                groups[i] = Arrays.copyOfRange(queries, i * group, Math.min(queries.length, (i + 1) * group));
             }
             int l = Math.max(lanes, 16);  // the bounds allow any order of up to dim + 16 terms
             g = cosine ? CodeBounds.cosineGrowth(dim, l) : CodeBounds.l2Growth(dim, l);
@@ -198,7 +201,7 @@ final class CodeScan {
 
         private void score(CodeCandidates out, VectorShard s, MemorySegment n, int r0, int r1, int gi) {
             float[][] q = groups[gi];
-            int qOff = gi * GROUP;
+            int qOff = gi * group;
             MemorySegment codes = s.codes().codes();
             MemorySegment scales = s.codes().scales();
             if (!Vectorization.VECTOR_API) {  // a constant: the JIT drops this branch on the vector path
@@ -232,12 +235,12 @@ final class CodeScan {
                             acc = Math.fma(e, e, acc);
                         }
                     }
-                    if (cosine) {
-                        CodeBounds.cosine(acc, scale, err, n.get(Norms.LE_FLOAT, (long) r * 4), g, tiny, iv);
-                    } else {
-                        CodeBounds.l2(acc, err, g, tiny, b, iv);
+                    float bar = out.bar[qOff + j];
+                    boolean may = cosine ? CodeBounds.cosine(acc, scale, err, n.get(Norms.LE_FLOAT, (long) r * 4), g, tiny,
+                            bar, iv) : CodeBounds.l2(acc, err, g, tiny, b, bar, iv);
+                    if (may) {
+                        out.offer(qOff + j, base + r, iv[0], iv[1]);
                     }
-                    out.offer(qOff + j, base + r, iv[0], iv[1]);
                 }
             }
         }

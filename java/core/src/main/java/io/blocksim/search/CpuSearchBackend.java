@@ -151,7 +151,7 @@ public final class CpuSearchBackend implements SearchBackend {
      * Up to this many queries {@link ScanMode#AUTO} takes the compressed scan (when the data has
      * codes). Measured with {@code bench search} on the demo store (README, "Compressed scan").
      */
-    public static final int AUTO_CODES_MAX_QUERIES = 16;
+    public static final int AUTO_CODES_MAX_QUERIES = 4;
 
     private static boolean useCodes(VectorSet data, float[][] queries, int k, ScanMode scan) {
         SearchRules.validate(data, queries, k);
