@@ -157,7 +157,7 @@ public final class Backends {
 
         @Override
         public SearchResult search(VectorSet data, float[][] queries, int k, Metric metric) {
-            return search(data, queries, k, metric, ScanMode.FLOAT32);
+            return search(data, queries, k, metric, ScanMode.AUTO);
         }
 
         @Override
