@@ -29,14 +29,18 @@ import io.blocksim.Metric;
  * only moves it closer). Hence
  * <pre>  C in [ (S - m)/N - |S - m|/N 2^-21 - 2^-22,  (S + m)/N + |S + m|/N 2^-21 + 2^-22 ].</pre>
  *
- * <p><b>L2.</b> The kernel computes per dimension diff_i = fma(s, c_i, -q_i) = fl(x^_i - q_i) (one
- * rounding: |diff - (x^ - q)| <= u |x^ - q| + sqrt(D) 2^-150) and T = fl(sum_i diff_i^2) in float
- * (fma, any order): a sum of non-negative terms, |T - |diff|^2| <= gamma_{D+L} |diff|^2 + (D + L) 2^-150.
- * So |x^ - q| lies in [ sqrt(max(0, T - A)/(1 + G')) / (1 + 2^-23) - B, sqrt((T + A)/(1 - G')) (1 + 2^-23) + B ]
- * with G' = (D + L + 8) u, A = (D + L) 2^-149, B = sqrt(D) 2^-149, and by the triangle inequality
- * |x - q| lies within E of |x^ - q|. The canonical distance is |x - q| rounded in double and once
- * to float: within a factor 1 +- 2^-23; we widen by 2^-22. A non-finite T (the float sum
- * overflowed) gives the interval [0, infinity): the row is always re-scored.
+ * <p><b>L2.</b> From the same code dot product with the raw query, P = fl(sum c_i q_i), and the
+ * row's sum of squared codes cc = |c|^2 (exact in float: integers below 2^24), the decoded row's
+ * squared distance is |x^ - q|^2 = s^2 cc - 2 s c.q + |q|^2 exactly. With |P - c.q| <= G |c| |q| +
+ * (D + L) 2^-150 (as above, q unnormalized), and the double evaluation of A = s^2 cc - 2 s P + qq
+ * (qq = |q|^2 summed in double) adding at most 2^-50 (s^2 cc + 2 s |P|) + D 2^-52 qq,
+ * <pre>  |x^ - q|^2 in [A - delta, A + delta],  delta = 2 s (G sqrt(cc) |q| + (D + L) 2^-149) + 2^-50 (s^2 cc + 2 s |P|) + G 2^-28 qq,</pre>
+ * (G 2^-28 >= (D + 16) 2^-52). By the triangle inequality |x - q| lies within E of |x^ - q|, and the
+ * canonical distance is |x - q| rounded in double and once to float: within a factor 1 +- 2^-23;
+ * we widen by 2^-22 (which also covers the double square roots). A non-finite A or delta (the
+ * float dot product overflowed: a query near float's range) gives the interval [0, infinity): the
+ * row is always re-scored. Unlike a sum of (s c_i - q_i)^2, this costs one FMA per code and query,
+ * as cosine does.
  *
  * <p>NaN anywhere (never from finite stored data) gives the widest interval. Thread safety:
  * stateless.
@@ -51,7 +55,7 @@ final class CodeBounds {
     }
 
     static double l2Growth(int dim, int lanes) {
-        return (dim + lanes + 8.0) * 0x1p-24;
+        return cosineGrowth(dim, lanes);
     }
 
     /**
@@ -96,32 +100,38 @@ final class CodeBounds {
      * The L2 interval as two float keys (negated distances) {@code out[0] <= -dist <= out[1]}, or
      * false when the upper key is certainly below {@code bar} (NaN: never).
      *
-     * @param t the kernel's float sum of squared differences of the decoded row and the query
+     * @param p the kernel's float dot product of the codes with the raw query
+     * @param cc the row's sum of squared codes (exact)
+     * @param qq the query's squared norm, summed in double
+     * @param qn sqrt(qq)
      * @param g {@link #l2Growth}
-     * @param a (D + L) 2^-149
-     * @param b sqrt(D) 2^-149
+     * @param tiny (D + L) 2^-149
      */
-    static boolean l2(float t, float err, double g, double a, double b, float bar, float[] out) {
-        if (!(t < Float.POSITIVE_INFINITY)) {  // overflow or NaN: nothing is known
+    static boolean l2(float p, float cc, float scale, float err, double qq, double qn, double g, double tiny, float bar,
+            float[] out) {
+        double ss = (double) scale * scale * cc;
+        double sp = 2.0 * scale * p;
+        double a = ss - sp + qq;
+        double delta = 2.0 * scale * (g * Math.sqrt(cc) * qn + tiny) + 0x1p-50 * (ss + Math.abs(sp))
+                + (qq * 0x1p-52) * (g * 0x1p24);
+        if (!(a < Double.POSITIVE_INFINITY && delta < Double.POSITIVE_INFINITY)) {  // a float sum overflowed, or NaN
             out[0] = Float.NEGATIVE_INFINITY;
             out[1] = 0f;
             return true;
         }
-        double lo = Math.sqrt(Math.max(0, t - a) / (1 + g)) / (1 + 0x1p-23) - b;
-        double dLo = Math.max(0, lo - err) * (1 - 0x1p-22);
+        double dLo = Math.max(0, Math.sqrt(Math.max(0, a - delta)) - err) * (1 - 0x1p-22);
         if (-dLo + (dLo - bar) * 0x1p-45 < bar) {  // -dLo < bar with a margin (bar <= 0 <= dLo)
             return false;
         }
-        double hi = Math.sqrt((t + a) / (1 - g)) * (1 + 0x1p-23) + b;
-        double dHi = (hi + err) * (1 + 0x1p-22);
+        double dHi = (Math.sqrt(Math.max(0, a + delta)) + err) * (1 + 0x1p-22);
         out[0] = down(-dHi);
         out[1] = up(-dLo);
         return true;
     }
 
-    /** {@link #l2(float, float, double, double, double, float, float[])} without a bar. */
-    static void l2(float t, float err, double g, double a, double b, float[] out) {
-        l2(t, err, g, a, b, Float.NaN, out);
+    /** {@link #l2(float, float, float, float, double, double, double, double, float, float[])} without a bar. */
+    static void l2(float p, float cc, float scale, float err, double qq, double qn, double g, double tiny, float[] out) {
+        l2(p, cc, scale, err, qq, qn, g, tiny, Float.NaN, out);
     }
 
     /** The largest float not above {@code v}. */

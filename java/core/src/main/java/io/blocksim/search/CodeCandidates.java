@@ -23,8 +23,8 @@ final class CodeCandidates {
     private final int[] limit;
     /** Scratch for {@link CodeBounds}: lower and upper key. */
     final float[] interval = new float[2];
-    /** Scratch for the kernels: one row's sums for a group of queries. */
-    final float[] sums = new float[CodeScan.COSINE_GROUP];
+    /** Scratch for the kernels: one row's sums for a group of up to 8 queries, then (L2) its sum of squared codes. */
+    final float[] sums = new float[CodeScan.GROUP + 1];
 
     CodeCandidates(int queries, int k) {
         lows = new TopK[queries];

@@ -34,9 +34,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Thread safety: each search has its own state; the shards are only read.
  */
 final class CodeScan {
-    /** Queries per kernel call: each chunk of codes is widened once for up to this many (cosine; L2). */
-    static final int COSINE_GROUP = 8;
-    static final int L2_GROUP = 4;
+    /** Queries per kernel call: each chunk of codes is widened once for up to this many. */
+    static final int GROUP = 8;
     /** Rows scored against every query group before moving on (their codes stay in L1/L2). */
     private static final int BLOCK_ROWS = 256;
     /** Above this dimension the bounds' growth factors get too large to be useful; the float32 scan runs. */
@@ -60,17 +59,7 @@ final class CodeScan {
         int dim = data.dim();
         int nq = queries.length;
         boolean cosine = metric == Metric.COSINE;
-        float[][] prepared = new float[nq][];
-        if (cosine) {
-            prepared = CpuSearchBackend.prepareQueries(queries, metric);
-        } else {
-            for (int q = 0; q < nq; q++) {
-                prepared[q] = new float[dim];
-                for (int d = 0; d < dim; d++) {
-                    prepared[q][d] = -queries[q][d];
-                }
-            }
-        }
+        float[][] prepared = cosine ? CpuSearchBackend.prepareQueries(queries, metric) : queries;
         List<VectorShard> shards = data.shards();
         MemorySegment[] norms = new MemorySegment[shards.size()];
         boolean shareable = true;
@@ -158,10 +147,11 @@ final class CodeScan {
         private final int dim;
         private final boolean cosine;
         private final float[][][] groups;
-        private final int group;
+        /** Per query: |q|^2 and |q| (L2). */
+        private final double[] qq;
+        private final double[] qn;
         private final double g;
         private final double tiny;
-        private final double b;
         private final AtomicInteger next = new AtomicInteger();
 
         Pass1(List<VectorShard> shards, MemorySegment[] norms, int[] chunks, int dim, boolean cosine, float[][] queries,
@@ -171,16 +161,24 @@ final class CodeScan {
             this.chunks = chunks;
             this.dim = dim;
             this.cosine = cosine;
-            group = cosine ? COSINE_GROUP : L2_GROUP;
-            int n = (queries.length + group - 1) / group;
+            int n = (queries.length + GROUP - 1) / GROUP;
             groups = new float[n][][];
             for (int i = 0; i < n; i++) {
-                groups[i] = Arrays.copyOfRange(queries, i * group, Math.min(queries.length, (i + 1) * group));
+                groups[i] = Arrays.copyOfRange(queries, i * GROUP, Math.min(queries.length, (i + 1) * GROUP));
+            }
+            qq = new double[queries.length];
+            qn = new double[queries.length];
+            for (int j = 0; j < queries.length; j++) {
+                double sum = 0;
+                for (float f : queries[j]) {
+                    sum += (double) f * f;
+                }
+                qq[j] = sum;
+                qn[j] = Math.sqrt(sum);
             }
             int l = Math.max(lanes, 16);  // the bounds allow any order of up to dim + 16 terms
             g = cosine ? CodeBounds.cosineGrowth(dim, l) : CodeBounds.l2Growth(dim, l);
             tiny = (dim + l) * 0x1p-149;
-            b = Math.sqrt(dim) * 0x1p-149;
         }
 
         void run(CodeCandidates out) {
@@ -201,7 +199,7 @@ final class CodeScan {
 
         private void score(CodeCandidates out, VectorShard s, MemorySegment n, int r0, int r1, int gi) {
             float[][] q = groups[gi];
-            int qOff = gi * group;
+            int qOff = gi * GROUP;
             MemorySegment codes = s.codes().codes();
             MemorySegment scales = s.codes().scales();
             if (!Vectorization.VECTOR_API) {  // a constant: the JIT drops this branch on the vector path
@@ -211,7 +209,7 @@ final class CodeScan {
             if (cosine) {
                 CodeKernels.dot(out, codes, scales, n, r0, r1, s.firstRow(), dim, q, qOff, q.length, g, tiny);
             } else {
-                CodeKernels.l2(out, codes, scales, r0, r1, s.firstRow(), dim, q, qOff, q.length, g, tiny, b);
+                CodeKernels.l2(out, codes, scales, r0, r1, s.firstRow(), dim, q, qq, qn, qOff, q.length, g, tiny);
             }
         }
 
@@ -223,21 +221,20 @@ final class CodeScan {
                 long off = (long) r * dim;
                 float scale = scales.get(Norms.LE_FLOAT, (long) r * 8);
                 float err = scales.get(Norms.LE_FLOAT, (long) r * 8 + 4);
+                float cc = 0;
+                for (int d = 0; d < dim; d++) {
+                    float c = codes.get(ValueLayout.JAVA_BYTE, off + d);
+                    cc = Math.fma(c, c, cc);
+                }
                 for (int j = 0; j < q.length; j++) {
                     float[] v = q[j];
                     float acc = 0;
                     for (int d = 0; d < dim; d++) {
-                        float c = codes.get(ValueLayout.JAVA_BYTE, off + d);
-                        if (cosine) {
-                            acc = Math.fma(c, v[d], acc);
-                        } else {
-                            float e = Math.fma(c, scale, v[d]);
-                            acc = Math.fma(e, e, acc);
-                        }
+                        acc = Math.fma(codes.get(ValueLayout.JAVA_BYTE, off + d), v[d], acc);
                     }
                     float bar = out.bar[qOff + j];
                     boolean may = cosine ? CodeBounds.cosine(acc, scale, err, n.get(Norms.LE_FLOAT, (long) r * 4), g, tiny,
-                            bar, iv) : CodeBounds.l2(acc, err, g, tiny, b, bar, iv);
+                            bar, iv) : CodeBounds.l2(acc, cc, scale, err, qq[qOff + j], qn[qOff + j], g, tiny, bar, iv);
                     if (may) {
                         out.offer(qOff + j, base + r, iv[0], iv[1]);
                     }

@@ -74,15 +74,16 @@ class CodeBoundsTest {
                 CodeBounds.cosine(p, scale, err, norm, g, tiny, iv);
                 assertTrue(iv[0] <= cos && cos <= iv[1], "cosine " + cos + " outside [" + iv[0] + ", " + iv[1] + "]");
             }
-            // L2: sums of fma(s, c_i, -q_i)^2
+            // L2: from the code dot product with the raw query and the row's sum of squared codes
             float dist = CanonicalScores.l2(xs, 0, q);
-            float[] diff = new float[dim];
-            for (int i = 0; i < dim; i++) {
-                diff[i] = Math.fma(c[i], scale, -q[i]);
+            float cc = chain(c, c);
+            double qq = 0;
+            for (float f : q) {
+                qq += (double) f * f;
             }
             double g2 = CodeBounds.l2Growth(dim, 16);
-            for (float t : new float[] {chain(diff, diff), lanes(diff, diff)}) {
-                CodeBounds.l2(t, err, g2, tiny, Math.sqrt(dim) * 0x1p-149, iv);
+            for (float p : new float[] {chain(c, q), lanes(c, q)}) {
+                CodeBounds.l2(p, cc, scale, err, qq, Math.sqrt(qq), g2, tiny, iv);
                 assertTrue(iv[0] <= -dist && -dist <= iv[1], "-distance " + -dist + " outside [" + iv[0] + ", " + iv[1]
                         + "]");
             }
@@ -95,7 +96,8 @@ class CodeBoundsTest {
         float[] iv = new float[2];
         CodeBounds.cosine(100f, 0.01f, 0f, 1f, CodeBounds.cosineGrowth(384, 16), 400 * 0x1p-149, iv);
         assertTrue(iv[1] - iv[0] < 1e-4f && iv[0] < 1f && iv[1] >= 1f - 1e-4f, iv[0] + " " + iv[1]);
-        CodeBounds.l2(4f, 0f, CodeBounds.l2Growth(384, 16), 400 * 0x1p-149, 20 * 0x1p-149, iv);
+        // x = (1, 0), coded exactly (s = 1/127, c = (127, 0)); q = (3, 0): distance 2
+        CodeBounds.l2(381f, 127f * 127f, 1f / 127, 0f, 9.0, 3.0, CodeBounds.l2Growth(384, 16), 400 * 0x1p-149, iv);
         assertTrue(iv[0] <= -2f && -2f <= iv[1] && iv[1] - iv[0] < 1e-3f, iv[0] + " " + iv[1]);
     }
 
