@@ -134,6 +134,44 @@ final class CodeBounds {
         l2(p, cc, scale, err, qq, qn, g, tiny, Float.NaN, out);
     }
 
+    /**
+     * Per row, for {@link #cosineCannotReach}: a bound on everything the cosine interval's upper end
+     * adds to S = s P once multiplied by N = max(n, 1e-8): m (as in the class comment) plus
+     * |S + m| 2^-21 + 2^-22 N, using |S| <= |x^| (1 + 2^-21) <= n (1 + 2^-20) + E + m.
+     */
+    static double cosineRowSlack(float scale, float err, float norm, double g, double tiny) {
+        double m = err + g * (norm * (1 + 0x1p-22) + err) + scale * tiny;
+        double n = Math.max(norm, Metric.NORM_EPS);
+        return m + (norm * (1 + 0x1p-20) + err + 2 * m) * 0x1p-21 + 0x1p-22 * n;
+    }
+
+    /**
+     * True when the row's cosine upper bound is certainly below {@code bar}: S + slack < bar N, with
+     * a margin for this double arithmetic. Never true for a NaN bar or S. Cheap: no division.
+     */
+    static boolean cosineCannotReach(double s, double slack, double n, float bar) {
+        double bn = bar * n;
+        return s + slack < bn - (Math.abs(bn) + n + slack) * 0x1p-40;
+    }
+
+    /**
+     * True when the row's L2 upper key (minus its smallest possible distance) is certainly below
+     * {@code bar} (a negated distance): the smallest distance, sqrt(A - delta) - E, shrunk by
+     * 2^-22, exceeds -bar; compared squared (no square root per query), with a margin. Never true
+     * for a NaN bar or a non-finite sum.
+     *
+     * @param ss s^2 cc (double)
+     * @param sqc sqrt(cc)
+     */
+    static boolean l2CannotReach(float p, double ss, double sqc, float scale, float err, double qq, double qn, double g,
+            double tiny, float bar) {
+        double sp = 2.0 * scale * p;
+        double a = ss - sp + qq;
+        double delta = 2.0 * scale * (g * sqc * qn + tiny) + 0x1p-50 * (ss + Math.abs(sp)) + (qq * 0x1p-52) * (g * 0x1p24);
+        double t = -bar * (1 + 0x1p-21) + err;  // sqrt(A - delta) > t  =>  dLo > -bar
+        return t >= 0 && a - delta > t * t * (1 + 0x1p-40) + Double.MIN_NORMAL;
+    }
+
     /** The largest float not above {@code v}. */
     static float down(double v) {
         float f = (float) v;

@@ -1,5 +1,7 @@
 package io.blocksim.search;
 
+import io.blocksim.Metric;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -66,8 +68,14 @@ final class CodeKernels {
             float scale = scales.get(LE_FLOAT, (long) r * 8);
             float err = scales.get(LE_FLOAT, (long) r * 8 + 4);
             float norm = norms.get(LE_FLOAT, (long) r * 4);
+            double n = Math.max(norm, Metric.NORM_EPS);
+            double slack = CodeBounds.cosineRowSlack(scale, err, norm, g, tiny);
             for (int j = 0; j < nq; j++) {
-                if (CodeBounds.cosine(p[j], scale, err, norm, g, tiny, out.bar[qOff + j], iv)) {
+                float bar = out.bar[qOff + j];
+                if (CodeBounds.cosineCannotReach(scale * (double) p[j], slack, n, bar)) {
+                    continue;
+                }
+                if (CodeBounds.cosine(p[j], scale, err, norm, g, tiny, bar, iv)) {
                     out.offer(qOff + j, base + r, iv[0], iv[1]);
                 }
             }
@@ -193,8 +201,14 @@ final class CodeKernels {
             }
             float scale = scales.get(LE_FLOAT, (long) r * 8);
             float err = scales.get(LE_FLOAT, (long) r * 8 + 4);
+            double ss = (double) scale * scale * p[8];
+            double sqc = Math.sqrt(p[8]);
             for (int j = 0; j < nq; j++) {
-                if (CodeBounds.l2(p[j], p[8], scale, err, qq[qOff + j], qn[qOff + j], g, tiny, out.bar[qOff + j], iv)) {
+                float bar = out.bar[qOff + j];
+                if (CodeBounds.l2CannotReach(p[j], ss, sqc, scale, err, qq[qOff + j], qn[qOff + j], g, tiny, bar)) {
+                    continue;
+                }
+                if (CodeBounds.l2(p[j], p[8], scale, err, qq[qOff + j], qn[qOff + j], g, tiny, bar, iv)) {
                     out.offer(qOff + j, base + r, iv[0], iv[1]);
                 }
             }

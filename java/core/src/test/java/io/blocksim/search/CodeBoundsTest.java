@@ -73,6 +73,10 @@ class CodeBoundsTest {
             for (float p : new float[] {chain(c, u), lanes(c, u)}) {
                 CodeBounds.cosine(p, scale, err, norm, g, tiny, iv);
                 assertTrue(iv[0] <= cos && cos <= iv[1], "cosine " + cos + " outside [" + iv[0] + ", " + iv[1] + "]");
+                // the kernels' quick reject never rejects a row against a bar at its own score
+                assertTrue(!CodeBounds.cosineCannotReach(scale * (double) p, CodeBounds.cosineRowSlack(scale, err, norm, g,
+                        tiny), Math.max(norm, Metric.NORM_EPS), cos), "cosine " + cos + " rejected");
+                assertTrue(CodeBounds.cosine(p, scale, err, norm, g, tiny, cos, iv));
             }
             // L2: from the code dot product with the raw query and the row's sum of squared codes
             float dist = CanonicalScores.l2(xs, 0, q);
@@ -86,6 +90,9 @@ class CodeBoundsTest {
                 CodeBounds.l2(p, cc, scale, err, qq, Math.sqrt(qq), g2, tiny, iv);
                 assertTrue(iv[0] <= -dist && -dist <= iv[1], "-distance " + -dist + " outside [" + iv[0] + ", " + iv[1]
                         + "]");
+                assertTrue(!CodeBounds.l2CannotReach(p, (double) scale * scale * cc, Math.sqrt(cc), scale, err, qq,
+                        Math.sqrt(qq), g2, tiny, -dist), "-distance " + -dist + " rejected");
+                assertTrue(CodeBounds.l2(p, cc, scale, err, qq, Math.sqrt(qq), g2, tiny, -dist, iv));
             }
         }
     }
