@@ -45,6 +45,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * sum the squared differences; with many queries the expansion |q|^2 + |x|^2 - 2 q.x (from the same
  * norms) only decides, with a rounding slack, which rows need that sum.
  *
+ * <p>When every shard has codes ({@link io.blocksim.spi.ShardCodes}) and the batch is small
+ * ({@link ScanMode#AUTO}, at most {@link #AUTO_CODES_MAX_QUERIES} queries) or the caller asks for
+ * {@link ScanMode#CODES}, the scan reads the int8 codes instead of the floats and re-scores from the
+ * floats only the rows a proven bound cannot exclude ({@link CodeScan}): the same answer, bit for bit.
+ *
  * <p>Thread safety: one backend may serve any number of threads at once, with the same answers as
  * one search at a time (each search keeps its own candidates and merges them in a fixed order). A
  * search runs on the calling thread plus up to {@code threads - 1} helpers from the backend's pool,
