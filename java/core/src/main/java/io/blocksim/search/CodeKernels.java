@@ -9,7 +9,6 @@ import java.util.Arrays;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -39,48 +38,6 @@ final class CodeKernels {
                 .convertShape(VectorOperators.B2F, S, 0);
     }
 
-    /** Adds the two halves of every part of {@code a} and {@code b} ({@link CpuKernels}' fold, one level). */
-    private static FloatVector fold(FloatVector a, FloatVector b, IntVector lo, IntVector hi) {
-        IntVector x = a.reinterpretAsInts();
-        IntVector y = b.reinterpretAsInts();
-        return lo.selectFrom(x, y).reinterpretAsFloats().add(hi.selectFrom(x, y).reinterpretAsFloats());
-    }
-
-    /** The sums of 4 accumulators into {@code p[0..4)}: a fold tree, not four reductions (cheaper per row). */
-    private static void sums4(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, float[] lanes, float[] p) {
-        FloatVector v = fold(fold(a0, a1, CpuKernels.FOLD1_LO, CpuKernels.FOLD1_HI),
-                fold(a2, a3, CpuKernels.FOLD1_LO, CpuKernels.FOLD1_HI), CpuKernels.FOLD2_LO, CpuKernels.FOLD2_HI);
-        v.intoArray(lanes, 0);
-        int per = L / 4;
-        for (int j = 0; j < 4; j++) {
-            float t = 0;
-            for (int i = 0; i < per; i++) {
-                t += lanes[j * per + i];
-            }
-            p[j] = t;
-        }
-    }
-
-    /** The sums of 8 accumulators into {@code p[0..8)}. */
-    private static void sums8(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3, FloatVector a4,
-            FloatVector a5, FloatVector a6, FloatVector a7, float[] lanes, float[] p) {
-        FloatVector b0 = fold(a0, a1, CpuKernels.FOLD1_LO, CpuKernels.FOLD1_HI);
-        FloatVector b1 = fold(a2, a3, CpuKernels.FOLD1_LO, CpuKernels.FOLD1_HI);
-        FloatVector b2 = fold(a4, a5, CpuKernels.FOLD1_LO, CpuKernels.FOLD1_HI);
-        FloatVector b3 = fold(a6, a7, CpuKernels.FOLD1_LO, CpuKernels.FOLD1_HI);
-        FloatVector v = fold(fold(b0, b1, CpuKernels.FOLD2_LO, CpuKernels.FOLD2_HI),
-                fold(b2, b3, CpuKernels.FOLD2_LO, CpuKernels.FOLD2_HI), CpuKernels.FOLD3_LO, CpuKernels.FOLD3_HI);
-        v.intoArray(lanes, 0);
-        int per = L / 8;
-        for (int j = 0; j < 8; j++) {
-            float t = 0;
-            for (int i = 0; i < per; i++) {
-                t += lanes[j * per + i];
-            }
-            p[j] = t;
-        }
-    }
-
     /**
      * Cosine, rows [r0, r1) of a shard (global row = base + local), queries {@code q[0..nq)} (1 to 8,
      * normalized, each {@code dim} long) numbered from {@code qOff} in {@code out}.
@@ -104,9 +61,9 @@ final class CodeKernels {
             if (nq == 1) {
                 p[0] = dot1(codes, off, dim, q0);
             } else if (nq <= 4) {
-                dot4(codes, off, dim, q0, q1, q2, q3, out.lanes, p);
+                dot4(codes, off, dim, q0, q1, q2, q3, p);
             } else {
-                dot8(codes, off, dim, q8, out.lanes, p);
+                dot8(codes, off, dim, q8, p);
             }
             float scale = scales.get(LE_FLOAT, (long) r * 8);
             float err = scales.get(LE_FLOAT, (long) r * 8 + 4);
@@ -145,7 +102,7 @@ final class CodeKernels {
     }
 
     private static void dot4(MemorySegment codes, long off, int dim, float[] q0, float[] q1, float[] q2, float[] q3,
-            float[] lanes, float[] p) {
+            float[] p) {
         int vec = dim - dim % L;
         FloatVector a0 = FloatVector.zero(S);
         FloatVector a1 = FloatVector.zero(S);
@@ -158,17 +115,24 @@ final class CodeKernels {
             a2 = x.fma(FloatVector.fromArray(S, q2, d), a2);
             a3 = x.fma(FloatVector.fromArray(S, q3, d), a3);
         }
-        sums4(a0, a1, a2, a3, lanes, p);
+        float p0 = a0.reduceLanes(VectorOperators.ADD);
+        float p1 = a1.reduceLanes(VectorOperators.ADD);
+        float p2 = a2.reduceLanes(VectorOperators.ADD);
+        float p3 = a3.reduceLanes(VectorOperators.ADD);
         for (int i = vec; i < dim; i++) {
             float c = codes.get(ValueLayout.JAVA_BYTE, off + i);
-            p[0] = Math.fma(c, q0[i], p[0]);
-            p[1] = Math.fma(c, q1[i], p[1]);
-            p[2] = Math.fma(c, q2[i], p[2]);
-            p[3] = Math.fma(c, q3[i], p[3]);
+            p0 = Math.fma(c, q0[i], p0);
+            p1 = Math.fma(c, q1[i], p1);
+            p2 = Math.fma(c, q2[i], p2);
+            p3 = Math.fma(c, q3[i], p3);
         }
+        p[0] = p0;
+        p[1] = p1;
+        p[2] = p2;
+        p[3] = p3;
     }
 
-    private static void dot8(MemorySegment codes, long off, int dim, float[][] q, float[] lanes, float[] p) {
+    private static void dot8(MemorySegment codes, long off, int dim, float[][] q, float[] p) {
         int vec = dim - dim % L;
         float[] q0 = q[0];
         float[] q1 = q[1];
@@ -197,7 +161,14 @@ final class CodeKernels {
             a6 = x.fma(FloatVector.fromArray(S, q6, d), a6);
             a7 = x.fma(FloatVector.fromArray(S, q7, d), a7);
         }
-        sums8(a0, a1, a2, a3, a4, a5, a6, a7, lanes, p);
+        p[0] = a0.reduceLanes(VectorOperators.ADD);
+        p[1] = a1.reduceLanes(VectorOperators.ADD);
+        p[2] = a2.reduceLanes(VectorOperators.ADD);
+        p[3] = a3.reduceLanes(VectorOperators.ADD);
+        p[4] = a4.reduceLanes(VectorOperators.ADD);
+        p[5] = a5.reduceLanes(VectorOperators.ADD);
+        p[6] = a6.reduceLanes(VectorOperators.ADD);
+        p[7] = a7.reduceLanes(VectorOperators.ADD);
         for (int i = vec; i < dim; i++) {
             float c = codes.get(ValueLayout.JAVA_BYTE, off + i);
             for (int j = 0; j < 8; j++) {
@@ -222,11 +193,11 @@ final class CodeKernels {
         for (int r = r0; r < r1; r++) {
             long off = (long) r * dim;
             if (nq == 1) {
-                sq1(codes, off, dim, q8, out.lanes, p);
+                sq1(codes, off, dim, q8, p);
             } else if (nq <= 4) {
-                sq4(codes, off, dim, q8, out.lanes, p);
+                sq4(codes, off, dim, q8, p);
             } else {
-                sq8(codes, off, dim, q8, out.lanes, p);
+                sq8(codes, off, dim, q8, p);
             }
             float scale = scales.get(LE_FLOAT, (long) r * 8);
             float err = scales.get(LE_FLOAT, (long) r * 8 + 4);
@@ -245,7 +216,7 @@ final class CodeKernels {
     }
 
     /** As the dot kernels, and {@code p[8]} = the row's sum of squared codes (exact: integers below 2^24). */
-    private static void sq1(MemorySegment codes, long off, int dim, float[][] q, float[] lanes, float[] p) {
+    private static void sq1(MemorySegment codes, long off, int dim, float[][] q, float[] p) {
         int vec = dim - dim % L;
         float[] q0 = q[0];
         FloatVector a0 = FloatVector.zero(S);
@@ -267,7 +238,7 @@ final class CodeKernels {
     }
 
     /** As the dot kernels, and {@code p[8]} = the row's sum of squared codes (exact: integers below 2^24). */
-    private static void sq4(MemorySegment codes, long off, int dim, float[][] q, float[] lanes, float[] p) {
+    private static void sq4(MemorySegment codes, long off, int dim, float[][] q, float[] p) {
         int vec = dim - dim % L;
         float[] q0 = q[0];
         float[] q1 = q[1];
@@ -286,7 +257,10 @@ final class CodeKernels {
             a2 = x.fma(FloatVector.fromArray(S, q2, d), a2);
             a3 = x.fma(FloatVector.fromArray(S, q3, d), a3);
         }
-        sums4(a0, a1, a2, a3, lanes, p);
+        p[0] = a0.reduceLanes(VectorOperators.ADD);
+        p[1] = a1.reduceLanes(VectorOperators.ADD);
+        p[2] = a2.reduceLanes(VectorOperators.ADD);
+        p[3] = a3.reduceLanes(VectorOperators.ADD);
         p[8] = cc.reduceLanes(VectorOperators.ADD);
         for (int i = vec; i < dim; i++) {
             float c = codes.get(ValueLayout.JAVA_BYTE, off + i);
@@ -298,7 +272,7 @@ final class CodeKernels {
     }
 
     /** As the dot kernels, and {@code p[8]} = the row's sum of squared codes (exact: integers below 2^24). */
-    private static void sq8(MemorySegment codes, long off, int dim, float[][] q, float[] lanes, float[] p) {
+    private static void sq8(MemorySegment codes, long off, int dim, float[][] q, float[] p) {
         int vec = dim - dim % L;
         float[] q0 = q[0];
         float[] q1 = q[1];
@@ -329,7 +303,14 @@ final class CodeKernels {
             a6 = x.fma(FloatVector.fromArray(S, q6, d), a6);
             a7 = x.fma(FloatVector.fromArray(S, q7, d), a7);
         }
-        sums8(a0, a1, a2, a3, a4, a5, a6, a7, lanes, p);
+        p[0] = a0.reduceLanes(VectorOperators.ADD);
+        p[1] = a1.reduceLanes(VectorOperators.ADD);
+        p[2] = a2.reduceLanes(VectorOperators.ADD);
+        p[3] = a3.reduceLanes(VectorOperators.ADD);
+        p[4] = a4.reduceLanes(VectorOperators.ADD);
+        p[5] = a5.reduceLanes(VectorOperators.ADD);
+        p[6] = a6.reduceLanes(VectorOperators.ADD);
+        p[7] = a7.reduceLanes(VectorOperators.ADD);
         p[8] = cc.reduceLanes(VectorOperators.ADD);
         for (int i = vec; i < dim; i++) {
             float c = codes.get(ValueLayout.JAVA_BYTE, off + i);
