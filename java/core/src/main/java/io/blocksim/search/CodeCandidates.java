@@ -25,6 +25,8 @@ final class CodeCandidates {
     final float[] interval = new float[2];
     /** Scratch for the kernels: one row's sums for a group of up to 8 queries, then (L2) its sum of squared codes. */
     final float[] sums = new float[CodeScan.GROUP + 1];
+    /** Scratch for the kernels: one vector's lanes (16 at most). */
+    final float[] lanes = new float[64];
 
     CodeCandidates(int queries, int k) {
         lows = new TopK[queries];

@@ -9,6 +9,7 @@ import java.util.Arrays;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -33,6 +34,22 @@ final class CodeKernels {
     private CodeKernels() {
     }
 
+    /**
+     * The 8-query kernels' layout of a group of up to 8 queries: for each chunk of L dimensions, L
+     * values of query 0, then of query 1, ... (missing queries and the tail past the last whole
+     * chunk left out); 64-byte aligned, in {@code arena}.
+     */
+    static MemorySegment interleave(float[][] q, int dim, java.lang.foreign.Arena arena) {
+        int chunks = dim / L;
+        MemorySegment out = arena.allocate(Math.max(1L, (long) chunks * 8 * L * Float.BYTES), 64);
+        for (int c = 0; c < chunks; c++) {
+            for (int j = 0; j < q.length; j++) {
+                MemorySegment.copy(q[j], c * L, out, LE_FLOAT, ((long) c * 8 + j) * L * Float.BYTES, L);
+            }
+        }
+        return out;
+    }
+
     private static FloatVector widen(MemorySegment codes, long off) {
         return (FloatVector) ByteVector.fromMemorySegment(B, codes, off, ByteOrder.LITTLE_ENDIAN)
                 .convertShape(VectorOperators.B2F, S, 0);
@@ -40,10 +57,11 @@ final class CodeKernels {
 
     /**
      * Cosine, rows [r0, r1) of a shard (global row = base + local), queries {@code q[0..nq)} (1 to 8,
-     * normalized, each {@code dim} long) numbered from {@code qOff} in {@code out}.
+     * normalized, each {@code dim} long; above 4 also interleaved in {@code qi}, see {@link #interleave})
+     * numbered from {@code qOff} in {@code out}.
      */
     static void dot(CodeCandidates out, MemorySegment codes, MemorySegment scales, MemorySegment norms, int r0, int r1,
-            int base, int dim, float[][] q, int qOff, int nq, double g, double tiny) {
+            int base, int dim, float[][] q, MemorySegment qi, int qOff, int nq, double g, double tiny) {
         float[] q0 = q[0];
         float[] q1 = nq > 1 ? q[1] : q0;
         float[] q2 = nq > 2 ? q[2] : q0;
@@ -63,7 +81,7 @@ final class CodeKernels {
             } else if (nq <= 4) {
                 dot4(codes, off, dim, q0, q1, q2, q3, p);
             } else {
-                dot8(codes, off, dim, q8, p);
+                dot8(codes, off, dim, qi, q8, out.lanes, p);
             }
             float scale = scales.get(LE_FLOAT, (long) r * 8);
             float err = scales.get(LE_FLOAT, (long) r * 8 + 4);
@@ -132,16 +150,15 @@ final class CodeKernels {
         p[3] = p3;
     }
 
-    private static void dot8(MemorySegment codes, long off, int dim, float[][] q, float[] p) {
+    /**
+     * Eight queries, interleaved by chunk in {@code qi} ({@code L} floats of query 0, then of query 1, ...
+     * for each chunk of {@code L} dimensions; {@code q} for the tail), their 8 sums folded into one
+     * vector by {@link CpuKernels}' fold tree (written out here: a helper that takes vectors, unless
+     * inlined, boxes them) rather than 8 reductions.
+     */
+    private static void dot8(MemorySegment codes, long off, int dim, MemorySegment qi, float[][] q, float[] lanes,
+            float[] p) {
         int vec = dim - dim % L;
-        float[] q0 = q[0];
-        float[] q1 = q[1];
-        float[] q2 = q[2];
-        float[] q3 = q[3];
-        float[] q4 = q[4];
-        float[] q5 = q[5];
-        float[] q6 = q[6];
-        float[] q7 = q[7];
         FloatVector a0 = FloatVector.zero(S);
         FloatVector a1 = FloatVector.zero(S);
         FloatVector a2 = FloatVector.zero(S);
@@ -152,23 +169,51 @@ final class CodeKernels {
         FloatVector a7 = FloatVector.zero(S);
         for (int d = 0; d < vec; d += L) {
             FloatVector x = widen(codes, off + d);
-            a0 = x.fma(FloatVector.fromArray(S, q0, d), a0);
-            a1 = x.fma(FloatVector.fromArray(S, q1, d), a1);
-            a2 = x.fma(FloatVector.fromArray(S, q2, d), a2);
-            a3 = x.fma(FloatVector.fromArray(S, q3, d), a3);
-            a4 = x.fma(FloatVector.fromArray(S, q4, d), a4);
-            a5 = x.fma(FloatVector.fromArray(S, q5, d), a5);
-            a6 = x.fma(FloatVector.fromArray(S, q6, d), a6);
-            a7 = x.fma(FloatVector.fromArray(S, q7, d), a7);
+            long o = (long) d * 8 * Float.BYTES;
+            a0 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 0L * L, ByteOrder.LITTLE_ENDIAN), a0);
+            a1 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 4L * L, ByteOrder.LITTLE_ENDIAN), a1);
+            a2 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 8L * L, ByteOrder.LITTLE_ENDIAN), a2);
+            a3 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 12L * L, ByteOrder.LITTLE_ENDIAN), a3);
+            a4 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 16L * L, ByteOrder.LITTLE_ENDIAN), a4);
+            a5 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 20L * L, ByteOrder.LITTLE_ENDIAN), a5);
+            a6 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 24L * L, ByteOrder.LITTLE_ENDIAN), a6);
+            a7 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 28L * L, ByteOrder.LITTLE_ENDIAN), a7);
         }
-        p[0] = a0.reduceLanes(VectorOperators.ADD);
-        p[1] = a1.reduceLanes(VectorOperators.ADD);
-        p[2] = a2.reduceLanes(VectorOperators.ADD);
-        p[3] = a3.reduceLanes(VectorOperators.ADD);
-        p[4] = a4.reduceLanes(VectorOperators.ADD);
-        p[5] = a5.reduceLanes(VectorOperators.ADD);
-        p[6] = a6.reduceLanes(VectorOperators.ADD);
-        p[7] = a7.reduceLanes(VectorOperators.ADD);
+        IntVector x0 = a0.reinterpretAsInts();
+        IntVector y0 = a1.reinterpretAsInts();
+        FloatVector b0 = CpuKernels.FOLD1_LO.selectFrom(x0, y0).reinterpretAsFloats()
+                .add(CpuKernels.FOLD1_HI.selectFrom(x0, y0).reinterpretAsFloats());
+        IntVector x1 = a2.reinterpretAsInts();
+        IntVector y1 = a3.reinterpretAsInts();
+        FloatVector b1 = CpuKernels.FOLD1_LO.selectFrom(x1, y1).reinterpretAsFloats()
+                .add(CpuKernels.FOLD1_HI.selectFrom(x1, y1).reinterpretAsFloats());
+        IntVector x2 = a4.reinterpretAsInts();
+        IntVector y2 = a5.reinterpretAsInts();
+        FloatVector b2 = CpuKernels.FOLD1_LO.selectFrom(x2, y2).reinterpretAsFloats()
+                .add(CpuKernels.FOLD1_HI.selectFrom(x2, y2).reinterpretAsFloats());
+        IntVector x3 = a6.reinterpretAsInts();
+        IntVector y3 = a7.reinterpretAsInts();
+        FloatVector b3 = CpuKernels.FOLD1_LO.selectFrom(x3, y3).reinterpretAsFloats()
+                .add(CpuKernels.FOLD1_HI.selectFrom(x3, y3).reinterpretAsFloats());
+        x0 = b0.reinterpretAsInts();
+        y0 = b1.reinterpretAsInts();
+        FloatVector c0 = CpuKernels.FOLD2_LO.selectFrom(x0, y0).reinterpretAsFloats()
+                .add(CpuKernels.FOLD2_HI.selectFrom(x0, y0).reinterpretAsFloats());
+        x1 = b2.reinterpretAsInts();
+        y1 = b3.reinterpretAsInts();
+        FloatVector c1 = CpuKernels.FOLD2_LO.selectFrom(x1, y1).reinterpretAsFloats()
+                .add(CpuKernels.FOLD2_HI.selectFrom(x1, y1).reinterpretAsFloats());
+        x0 = c0.reinterpretAsInts();
+        y0 = c1.reinterpretAsInts();
+        FloatVector v = CpuKernels.FOLD3_LO.selectFrom(x0, y0).reinterpretAsFloats()
+                .add(CpuKernels.FOLD3_HI.selectFrom(x0, y0).reinterpretAsFloats());
+        if (L / 8 > 1) {  // 2 lanes per query at 16 lanes
+            v = v.add(v.rearrange(CpuKernels.SWAP1));
+        }
+        v.intoArray(lanes, 0);
+        for (int j = 0; j < 8; j++) {
+            p[j] = lanes[j * (L / 8)];
+        }
         for (int i = vec; i < dim; i++) {
             float c = codes.get(ValueLayout.JAVA_BYTE, off + i);
             for (int j = 0; j < 8; j++) {
@@ -183,7 +228,7 @@ final class CodeKernels {
      * interval by {@link CodeBounds#l2}.
      */
     static void l2(CodeCandidates out, MemorySegment codes, MemorySegment scales, int r0, int r1, int base, int dim,
-            float[][] q, double[] qq, double[] qn, int qOff, int nq, double g, double tiny) {
+            float[][] q, MemorySegment qi, double[] qq, double[] qn, int qOff, int nq, double g, double tiny) {
         float[][] q8 = Arrays.copyOf(q, 8);
         for (int j = nq; j < 8; j++) {
             q8[j] = q[0];
@@ -197,7 +242,7 @@ final class CodeKernels {
             } else if (nq <= 4) {
                 sq4(codes, off, dim, q8, p);
             } else {
-                sq8(codes, off, dim, q8, p);
+                sq8(codes, off, dim, qi, q8, out.lanes, p);
             }
             float scale = scales.get(LE_FLOAT, (long) r * 8);
             float err = scales.get(LE_FLOAT, (long) r * 8 + 4);
@@ -271,17 +316,12 @@ final class CodeKernels {
         }
     }
 
-    /** As the dot kernels, and {@code p[8]} = the row's sum of squared codes (exact: integers below 2^24). */
-    private static void sq8(MemorySegment codes, long off, int dim, float[][] q, float[] p) {
+    /**
+     * As {@link #dot8}, and {@code p[8]} = the row's sum of squared codes (exact: integers below 2^24).
+     */
+    private static void sq8(MemorySegment codes, long off, int dim, MemorySegment qi, float[][] q, float[] lanes,
+            float[] p) {
         int vec = dim - dim % L;
-        float[] q0 = q[0];
-        float[] q1 = q[1];
-        float[] q2 = q[2];
-        float[] q3 = q[3];
-        float[] q4 = q[4];
-        float[] q5 = q[5];
-        float[] q6 = q[6];
-        float[] q7 = q[7];
         FloatVector a0 = FloatVector.zero(S);
         FloatVector a1 = FloatVector.zero(S);
         FloatVector a2 = FloatVector.zero(S);
@@ -293,24 +333,52 @@ final class CodeKernels {
         FloatVector cc = FloatVector.zero(S);
         for (int d = 0; d < vec; d += L) {
             FloatVector x = widen(codes, off + d);
+            long o = (long) d * 8 * Float.BYTES;
             cc = x.fma(x, cc);
-            a0 = x.fma(FloatVector.fromArray(S, q0, d), a0);
-            a1 = x.fma(FloatVector.fromArray(S, q1, d), a1);
-            a2 = x.fma(FloatVector.fromArray(S, q2, d), a2);
-            a3 = x.fma(FloatVector.fromArray(S, q3, d), a3);
-            a4 = x.fma(FloatVector.fromArray(S, q4, d), a4);
-            a5 = x.fma(FloatVector.fromArray(S, q5, d), a5);
-            a6 = x.fma(FloatVector.fromArray(S, q6, d), a6);
-            a7 = x.fma(FloatVector.fromArray(S, q7, d), a7);
+            a0 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 0L * L, ByteOrder.LITTLE_ENDIAN), a0);
+            a1 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 4L * L, ByteOrder.LITTLE_ENDIAN), a1);
+            a2 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 8L * L, ByteOrder.LITTLE_ENDIAN), a2);
+            a3 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 12L * L, ByteOrder.LITTLE_ENDIAN), a3);
+            a4 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 16L * L, ByteOrder.LITTLE_ENDIAN), a4);
+            a5 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 20L * L, ByteOrder.LITTLE_ENDIAN), a5);
+            a6 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 24L * L, ByteOrder.LITTLE_ENDIAN), a6);
+            a7 = x.fma(FloatVector.fromMemorySegment(S, qi, o + 28L * L, ByteOrder.LITTLE_ENDIAN), a7);
         }
-        p[0] = a0.reduceLanes(VectorOperators.ADD);
-        p[1] = a1.reduceLanes(VectorOperators.ADD);
-        p[2] = a2.reduceLanes(VectorOperators.ADD);
-        p[3] = a3.reduceLanes(VectorOperators.ADD);
-        p[4] = a4.reduceLanes(VectorOperators.ADD);
-        p[5] = a5.reduceLanes(VectorOperators.ADD);
-        p[6] = a6.reduceLanes(VectorOperators.ADD);
-        p[7] = a7.reduceLanes(VectorOperators.ADD);
+        IntVector x0 = a0.reinterpretAsInts();
+        IntVector y0 = a1.reinterpretAsInts();
+        FloatVector b0 = CpuKernels.FOLD1_LO.selectFrom(x0, y0).reinterpretAsFloats()
+                .add(CpuKernels.FOLD1_HI.selectFrom(x0, y0).reinterpretAsFloats());
+        IntVector x1 = a2.reinterpretAsInts();
+        IntVector y1 = a3.reinterpretAsInts();
+        FloatVector b1 = CpuKernels.FOLD1_LO.selectFrom(x1, y1).reinterpretAsFloats()
+                .add(CpuKernels.FOLD1_HI.selectFrom(x1, y1).reinterpretAsFloats());
+        IntVector x2 = a4.reinterpretAsInts();
+        IntVector y2 = a5.reinterpretAsInts();
+        FloatVector b2 = CpuKernels.FOLD1_LO.selectFrom(x2, y2).reinterpretAsFloats()
+                .add(CpuKernels.FOLD1_HI.selectFrom(x2, y2).reinterpretAsFloats());
+        IntVector x3 = a6.reinterpretAsInts();
+        IntVector y3 = a7.reinterpretAsInts();
+        FloatVector b3 = CpuKernels.FOLD1_LO.selectFrom(x3, y3).reinterpretAsFloats()
+                .add(CpuKernels.FOLD1_HI.selectFrom(x3, y3).reinterpretAsFloats());
+        x0 = b0.reinterpretAsInts();
+        y0 = b1.reinterpretAsInts();
+        FloatVector c0 = CpuKernels.FOLD2_LO.selectFrom(x0, y0).reinterpretAsFloats()
+                .add(CpuKernels.FOLD2_HI.selectFrom(x0, y0).reinterpretAsFloats());
+        x1 = b2.reinterpretAsInts();
+        y1 = b3.reinterpretAsInts();
+        FloatVector c1 = CpuKernels.FOLD2_LO.selectFrom(x1, y1).reinterpretAsFloats()
+                .add(CpuKernels.FOLD2_HI.selectFrom(x1, y1).reinterpretAsFloats());
+        x0 = c0.reinterpretAsInts();
+        y0 = c1.reinterpretAsInts();
+        FloatVector v = CpuKernels.FOLD3_LO.selectFrom(x0, y0).reinterpretAsFloats()
+                .add(CpuKernels.FOLD3_HI.selectFrom(x0, y0).reinterpretAsFloats());
+        if (L / 8 > 1) {  // 2 lanes per query at 16 lanes
+            v = v.add(v.rearrange(CpuKernels.SWAP1));
+        }
+        v.intoArray(lanes, 0);
+        for (int j = 0; j < 8; j++) {
+            p[j] = lanes[j * (L / 8)];
+        }
         p[8] = cc.reduceLanes(VectorOperators.ADD);
         for (int i = vec; i < dim; i++) {
             float c = codes.get(ValueLayout.JAVA_BYTE, off + i);

@@ -147,6 +147,8 @@ final class CodeScan {
         private final int dim;
         private final boolean cosine;
         private final float[][][] groups;
+        /** Per group of more than 4 queries: the 8-query kernels' interleaved copy (else null). */
+        private final MemorySegment[] interleaved;
         /** Per query: |q|^2 and |q| (L2). */
         private final double[] qq;
         private final double[] qn;
@@ -165,6 +167,13 @@ final class CodeScan {
             groups = new float[n][][];
             for (int i = 0; i < n; i++) {
                 groups[i] = Arrays.copyOfRange(queries, i * GROUP, Math.min(queries.length, (i + 1) * GROUP));
+            }
+            interleaved = new MemorySegment[n];
+            if (Vectorization.VECTOR_API) {
+                java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofAuto();
+                for (int i = 0; i < n; i++) {
+                    interleaved[i] = groups[i].length > 4 ? CodeKernels.interleave(groups[i], dim, arena) : null;
+                }
             }
             qq = new double[queries.length];
             qn = new double[queries.length];
@@ -207,9 +216,10 @@ final class CodeScan {
                 return;
             }
             if (cosine) {
-                CodeKernels.dot(out, codes, scales, n, r0, r1, s.firstRow(), dim, q, qOff, q.length, g, tiny);
+                CodeKernels.dot(out, codes, scales, n, r0, r1, s.firstRow(), dim, q, interleaved[gi], qOff, q.length, g, tiny);
             } else {
-                CodeKernels.l2(out, codes, scales, r0, r1, s.firstRow(), dim, q, qq, qn, qOff, q.length, g, tiny);
+                CodeKernels.l2(out, codes, scales, r0, r1, s.firstRow(), dim, q, interleaved[gi], qq, qn, qOff, q.length, g,
+                        tiny);
             }
         }
 
