@@ -1,7 +1,7 @@
 #!/bin/bash
 S=~/.local/share/blocksim/store-beb0ff1bb243-slen10
 J=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
-cd /tmp/benchrun3
+cd /tmp/benchrun4
 for e in block_output:0:-1 block_output:1:-1 block_output:2:-1 block_output:3:-1 block_output:4:-1 block_output:5:-1 proj_output:0:-1 proj_output:1:-1 proj_output:2:-1 proj_output:3:-1 proj_output:4:-1 proj_output:5:-1 ffwd_output:0:-1 ffwd_output:1:-1 ffwd_output:2:-1 ffwd_output:3:-1 ffwd_output:4:-1 ffwd_output:5:-1 ffwd_output:5:8; do
   IFS=: read site block pos <<< "$e"
   tag=$site-b$block-t$pos
