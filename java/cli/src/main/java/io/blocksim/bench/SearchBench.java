@@ -11,6 +11,8 @@ import io.blocksim.FileAccessException;
 import io.blocksim.InvalidArgumentException;
 import io.blocksim.search.CpuSearchBackend;
 import io.blocksim.Metric;
+import io.blocksim.ScanMode;
+import io.blocksim.spi.SearchResult;
 import io.blocksim.spi.SearchBackend;
 import io.blocksim.spi.VectorSet;
 import io.blocksim.spi.VectorShard;
@@ -133,7 +135,15 @@ public final class SearchBench {
     }
 
     /** One measured configuration; the JSON field names are the bench's published schema. */
-    @JsonPropertyOrder({"backend", "metric", "q", "k", "rows", "dim", "median_ms", "min_ms", "max_ms", "floor_ms"})
+    /**
+     * One measured configuration; the JSON field names are the bench's published schema. {@code scan}
+     * is what the search read ("float32", or "codes" for the compressed scan; null for peers);
+     * {@code rescoredMedian} and {@code rescoredMax} are the rows the compressed scan re-scored per
+     * query (median and max over the queries; null for a float32 scan) and {@code codeBytes} the
+     * bytes of the codes it read (codes and scales).
+     */
+    @JsonPropertyOrder({"backend", "metric", "q", "k", "rows", "dim", "median_ms", "min_ms", "max_ms", "floor_ms", "scan",
+        "rescored_median", "rescored_max", "code_bytes"})
     public record Result(
             @JsonProperty("backend") String backend,
             @JsonProperty("metric") String metric,
@@ -144,7 +154,11 @@ public final class SearchBench {
             @JsonProperty("median_ms") double medianMs,
             @JsonProperty("min_ms") double minMs,
             @JsonProperty("max_ms") double maxMs,
-            @JsonProperty("floor_ms") Double floorMs) {
+            @JsonProperty("floor_ms") Double floorMs,
+            @JsonProperty("scan") String scan,
+            @JsonProperty("rescored_median") Integer rescoredMedian,
+            @JsonProperty("rescored_max") Integer rescoredMax,
+            @JsonProperty("code_bytes") Long codeBytes) {
 
         /** Bytes of vector data per millisecond of the median, in GB/s. */
         public double gbPerSecond() {
@@ -152,7 +166,21 @@ public final class SearchBench {
         }
 
         Result withFloor(double floor) {
-            return new Result(backend, metric, q, k, rows, dim, medianMs, minMs, maxMs, floor);
+            return new Result(backend, metric, q, k, rows, dim, medianMs, minMs, maxMs, floor, scan, rescoredMedian,
+                    rescoredMax, codeBytes);
+        }
+
+        Result withScan(String scan, int[] rescored, Long codeBytes) {
+            Integer med = null;
+            Integer max = null;
+            if (rescored != null && rescored.length > 0) {
+                int[] s = rescored.clone();
+                Arrays.sort(s);
+                med = s[(s.length - 1) / 2];
+                max = s[s.length - 1];
+            }
+            return new Result(backend, metric, q, k, rows, dim, medianMs, minMs, maxMs, floorMs, scan, med, max,
+                    "codes".equals(scan) ? codeBytes : null);
         }
     }
 
@@ -180,13 +208,15 @@ public final class SearchBench {
             b.append(String.format(Locale.ROOT, "memory floor (one parallel read of every byte): %.1f ms = %.1f GB/s"
                     + " (median of the run; each cpu row is compared with the floor passes run beside it)%n",
                     floorMs, bytes(rows, dim) / (floorMs * 1e6)));
-            b.append(String.format(Locale.ROOT, "%-8s %-7s %5s %5s %10s %10s %10s %9s %8s %8s%n", "backend", "metric",
-                    "q", "k", "median_ms", "min_ms", "max_ms", "floor_ms", "GB/s", "x floor"));
+            b.append(String.format(Locale.ROOT, "%-8s %-7s %-7s %5s %5s %10s %10s %10s %9s %8s %8s %15s%n", "backend",
+                    "scan", "metric", "q", "k", "median_ms", "min_ms", "max_ms", "floor_ms", "GB/s", "x floor",
+                    "rescored med/max"));
             for (Result r : results) {
                 double floor = r.floorMs() != null ? r.floorMs() : floorMs;
-                b.append(String.format(Locale.ROOT, "%-8s %-7s %5d %5d %10.1f %10.1f %10.1f %9.1f %8.1f %8.2f%n",
-                        r.backend(), r.metric(), r.q(), r.k(), r.medianMs(), r.minMs(), r.maxMs(), floor, r.gbPerSecond(),
-                        r.medianMs() / floor));
+                String rescored = r.rescoredMedian() == null ? "-" : r.rescoredMedian() + "/" + r.rescoredMax();
+                b.append(String.format(Locale.ROOT, "%-8s %-7s %-7s %5d %5d %10.1f %10.1f %10.1f %9.1f %8.1f %8.2f %15s%n",
+                        r.backend(), r.scan() == null ? "-" : r.scan(), r.metric(), r.q(), r.k(), r.medianMs(), r.minMs(),
+                        r.maxMs(), floor, r.gbPerSecond(), r.medianMs() / floor, rescored));
             }
             return b.toString();
         }
@@ -199,8 +229,17 @@ public final class SearchBench {
         }
     }
 
-    /** Measures each backend for every (metric, q) of {@code o}; {@code progress} may be null. */
+    /** Measures each backend for every (metric, q) of {@code o} with the auto scan; {@code progress} may be null. */
     public static Report run(Options o, List<? extends SearchBackend> backends, PrintStream progress) {
+        return run(o, backends, List.of(ScanMode.AUTO), progress);
+    }
+
+    /**
+     * Measures each backend for every (metric, q, scan) of {@code o} and {@code scans}, the scans of
+     * one (metric, q) side by side; {@code progress} may be null.
+     */
+    public static Report run(Options o, List<? extends SearchBackend> backends, List<ScanMode> scans,
+            PrintStream progress) {
         try (Arena arena = Arena.ofShared(); MemoryFloor floor = new MemoryFloor(o.threads())) {
             if (o.data() == null) {
                 say(progress, "generating " + o.describe());
@@ -216,19 +255,21 @@ public final class SearchBench {
             say(progress, String.format(Locale.ROOT, "memory floor %.1f ms", median(floorSamples)));
             List<Result> results = new ArrayList<>();
             if (o.warmups() > 0) {
-                warmUp(o, backends, data, progress);
+                warmUp(o, backends, scans, data, progress);
             }
             for (SearchBackend backend : backends) {
                 for (Metric metric : o.metrics()) {
                     for (int q : o.queries()) {
+                      for (ScanMode scan : scans) {
                         float[][] queries = SyntheticVectors.queries(q, o.dim(), o.seed() + 1000L * q);
                         double[] ms = new double[o.repeats()];
                         List<Double> floors = new ArrayList<>();
+                        SearchResult[] last = new SearchResult[1];
                         for (int i = 0; i < o.warmups() + o.repeats(); i++) {
                             // a floor pass right before each timed search: the machine may be shared,
                             // and the ratio means most when both ran under the same conditions
                             double f = time(() -> floor.pass(data));
-                            double t = time(() -> backend.search(data, queries, o.k(), metric));
+                            double t = time(() -> last[0] = backend.search(data, queries, o.k(), metric, scan));
                             if (i >= o.warmups()) {
                                 ms[i - o.warmups()] = t;
                                 floors.add(f);
@@ -236,10 +277,13 @@ public final class SearchBench {
                         }
                         floorSamples.addAll(floors);
                         Result r = result(backend.name(), metric.cliName(), q, o.k(), o.rows(), o.dim(), ms)
-                                .withFloor(median(floors));
+                                .withFloor(median(floors)).withScan(last[0].scanOrFloat32(), last[0].rescored(),
+                                        codeBytes(data));
                         results.add(r);
-                        say(progress, String.format(Locale.ROOT, "%s %s q=%d: median %.1f ms (floor %.1f ms)",
-                                r.backend(), r.metric(), q, r.medianMs(), r.floorMs()));
+                        say(progress, String.format(Locale.ROOT, "%s %s %s q=%d: median %.1f ms (floor %.1f ms)%s",
+                                r.backend(), r.scan(), r.metric(), q, r.medianMs(), r.floorMs(), r.rescoredMedian() == null
+                                ? "" : ", rescored " + r.rescoredMedian() + "/" + r.rescoredMax()));
+                      }
                     }
                 }
             }
@@ -260,10 +304,12 @@ public final class SearchBench {
      * until about a second has passed. Otherwise the first configurations measured would include
      * the JIT's work.
      */
-    private static void warmUp(Options o, List<? extends SearchBackend> backends, VectorSet data, PrintStream progress) {
+    private static void warmUp(Options o, List<? extends SearchBackend> backends, List<ScanMode> scans, VectorSet data,
+            PrintStream progress) {
         VectorShard first = data.shards().get(0);
         int rows = (int) Math.min(first.rows(), Math.max(1, (64L << 20) / ((long) data.dim() * Float.BYTES)));
-        VectorSet slice = new VectorSet(data.dim(), List.of(new VectorShard(first.vectors(), first.norms(), 0, rows)));
+        VectorSet slice = new VectorSet(data.dim(), List.of(new VectorShard(first.vectors(), first.norms(), 0, rows,
+                first.codes())));
         int k = Math.min(o.k(), rows);
         say(progress, "warming up on " + rows + " rows");
         for (SearchBackend backend : backends) {
@@ -272,7 +318,7 @@ public final class SearchBench {
                     float[][] queries = SyntheticVectors.queries(q, o.dim(), 7);
                     long end = System.nanoTime() + 1_000_000_000L;
                     for (int i = 0; i < 3 || System.nanoTime() < end; i++) {
-                        backend.search(slice, queries, k, metric);
+                        backend.search(slice, queries, k, metric, scans.get(i % scans.size()));
                     }
                 }
             }
@@ -336,7 +382,18 @@ public final class SearchBench {
     static Result result(String backend, String metric, int q, int k, long rows, int dim, double[] ms) {
         double[] s = ms.clone();
         Arrays.sort(s);
-        return new Result(backend, metric, q, k, rows, dim, median(s), s[0], s[s.length - 1], null);
+        return new Result(backend, metric, q, k, rows, dim, median(s), s[0], s[s.length - 1], null, null, null, null, null);
+    }
+
+    /** Bytes of the codes and scales of {@code data} (0 when it has none). */
+    static long codeBytes(VectorSet data) {
+        long n = 0;
+        for (VectorShard s : data.shards()) {
+            if (s.codes() != null) {
+                n += (long) s.rows() * data.dim() + (long) s.rows() * 2 * Float.BYTES;
+            }
+        }
+        return n;
     }
 
     static double median(List<Double> v) {

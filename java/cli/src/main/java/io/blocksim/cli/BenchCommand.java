@@ -7,6 +7,7 @@ import io.blocksim.model.ExtractionPlan;
 import io.blocksim.model.ModelDevice;
 import io.blocksim.search.Backends;
 import io.blocksim.Metric;
+import io.blocksim.ScanMode;
 import io.blocksim.spi.SearchBackend;
 import io.blocksim.store.Store;
 import java.nio.file.Files;
@@ -84,8 +85,15 @@ final class BenchCommand implements Runnable {
         @Option(names = "--json", paramLabel = "out.json", description = "Also write the records as JSON lines to this file.")
         Path json;
 
+        @Option(names = "--scan", split = ",", defaultValue = "auto", paramLabel = "auto|codes|float32",
+                description = "What the searches read, one row each, side by side: auto, codes (the compressed scan, on a"
+                    + " store with codes), float32; e.g. --scan codes,float32 (default: ${DEFAULT-VALUE}).")
+        List<String> scans;
+
         @Override
         public Integer call() throws Exception {
+            List<ScanMode> scanModes = new ArrayList<>();
+            scans.forEach(x -> scanModes.add(ScanMode.parse(x)));
             List<Metric> ms = new ArrayList<>();
             metrics.forEach(m -> ms.add(Metric.parse(m)));
             SearchBench.Options o = SearchBench.Options.defaults().withQueries(queries).withMetrics(ms)
@@ -99,11 +107,11 @@ final class BenchCommand implements Runnable {
                 if (store != null) {
                     try (Store s = Store.open(store)) {
                         o = o.withData(s.vectors(site, block, position), store + " " + site + " block " + block).withK(k);
-                        print(SearchBench.run(o, List.of(backend), System.err));
+                        print(SearchBench.run(o, List.of(backend), scanModes, System.err));
                     }
                 } else {
                     o = o.withSynthetic(rows, dim, seed).withK(k);
-                    print(SearchBench.run(o, List.of(backend), System.err));
+                    print(SearchBench.run(o, List.of(backend), scanModes, System.err));
                 }
             }
             return 0;

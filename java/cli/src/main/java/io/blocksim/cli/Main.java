@@ -33,6 +33,7 @@ import picocli.CommandLine.Spec;
             NormsCommand.class,
             InfoCommand.class,
             VerifyCommand.class,
+            IndexCommand.class,
             ImportCommand.class,
             BenchCommand.class,
             AotTrainCommand.class,

@@ -25,6 +25,9 @@ final class ResultFormat {
         root.put("metric", r.metric().cliName());
         root.put("k", r.k());
         root.put("candidates", r.candidates());
+        root.put("scan", r.scan());
+        ArrayNode rescored = root.putArray("rescored");
+        r.rescored().forEach(rescored::add);
         if (r.note() != null) {
             root.put("note", r.note());
         }

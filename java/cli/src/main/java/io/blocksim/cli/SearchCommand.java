@@ -3,6 +3,7 @@ package io.blocksim.cli;
 import io.blocksim.InvalidArgumentException;
 import io.blocksim.InvalidDataException;
 import io.blocksim.Metric;
+import io.blocksim.ScanMode;
 import io.blocksim.StoreIncompatibleException;
 import io.blocksim.api.BlocksimStore;
 import io.blocksim.api.SearchRequest;
@@ -78,6 +79,13 @@ final class SearchCommand implements Callable<Integer> {
             description = "Search backend (default: ${DEFAULT-VALUE}).")
     String device;
 
+    @Option(names = "--scan", defaultValue = "auto", paramLabel = "auto|codes|float32",
+            description = "What the search reads: codes (the compressed scan: every row's int8 codes, then the floats of the"
+                + " rows the codes cannot exclude; needs a store with codes, see 'blocksim index'), float32 (every row's"
+                + " floats), or auto: codes when the store has them and there are few queries. The answer is the same"
+                + " (default: ${DEFAULT-VALUE}).")
+    String scan;
+
     @Option(names = "--model", paramLabel = "MODEL.onnx", description = "Model for --prompt (default: the shipped model).")
     Path model;
 
@@ -87,6 +95,12 @@ final class SearchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Metric m = Metric.parse(metric);
+        ScanMode scanMode;
+        try {
+            scanMode = ScanMode.parse(scan);
+        } catch (InvalidArgumentException e) {
+            throw CliError.usage(e.getMessage());
+        }
         boolean allPositions = position.trim().equalsIgnoreCase("all");
         if (allPositions && !site.equals(Site.EMBEDDING.cliName())) {
             throw CliError.usage("--position all needs --site embedding (the concatenated embedding of all positions);"
@@ -102,7 +116,7 @@ final class SearchCommand implements Callable<Integer> {
             if (!s.imported()) {
                 Site.parse(site); // names the valid sites
             }
-            SearchRequest.Builder b = SearchRequest.builder(site, block).k(k).metric(m);
+            SearchRequest.Builder b = SearchRequest.builder(site, block).k(k).metric(m).scan(scanMode);
             if (allPositions) {
                 b.allPositions();
             } else {
@@ -148,12 +162,23 @@ final class SearchCommand implements Callable<Integer> {
             System.out.println(ResultFormat.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(ResultFormat.json(r)));
         } else {
             System.out.print(ResultFormat.table(r));
-            System.err.printf(Locale.ROOT, "blocksim: %s search of %,d rows, %d queries, k=%d: %.1f ms on %s%n",
-                    m.cliName(), r.candidates(), nQueries, k, r.elapsedMs(), reason);
+            System.err.printf(Locale.ROOT, "blocksim: %s search of %,d rows, %d queries, k=%d: %.1f ms on %s; %s%n",
+                    m.cliName(), r.candidates(), nQueries, k, r.elapsedMs(), reason, scanLine(r));
         }
         if (r.note() != null) {
             System.err.println("blocksim: " + r.note());
         }
+    }
+
+    /** What the search read, in words: "float32 scan" or "codes scan, 123 rows re-scored (per query 40..83)". */
+    static String scanLine(SearchResponse r) {
+        if (!r.scan().equals("codes")) {
+            return r.scan() + " scan";
+        }
+        int min = r.rescored().stream().mapToInt(Integer::intValue).min().orElse(0);
+        int max = r.rescored().stream().mapToInt(Integer::intValue).max().orElse(0);
+        return String.format(Locale.ROOT, "codes scan, %,d rows re-scored%s", r.rescoredTotal(),
+                r.rescored().size() > 1 ? " (per query " + min + ".." + max + ")" : "");
     }
 
     private static int parsePosition(String text) {

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The bench's plumbing on tiny data (no timing is asserted). */
 class SearchBenchTest {
     private static final List<String> FIELDS = List.of("backend", "metric", "q", "k", "rows", "dim", "median_ms",
-            "min_ms", "max_ms", "floor_ms");
+            "min_ms", "max_ms", "floor_ms", "scan", "rescored_median", "rescored_max", "code_bytes");
 
     private static SearchBench.Options tiny() {
         return SearchBench.Options.defaults().withSynthetic(1500, 40, 3).withQueries(List.of(1, 17)).withK(5)
@@ -86,6 +86,29 @@ class SearchBenchTest {
         assertNotNull(torch.get(0).floorMs());
         assertEquals(r.floorMs(), torch.get(0).floorMs());
         assertTrue(r.table().contains("torch"));
+    }
+
+    /** Issue 16: with --scan codes,float32 on a store with codes, both rows per (metric, q), side by side. */
+    @Test
+    void scansRunSideBySideOnAStoreWithCodes(@TempDir Path dir) throws Exception {
+        Path st = io.blocksim.cli.CliTestAccess.imported(dir);
+        try (io.blocksim.store.Store s = io.blocksim.store.Store.open(st);
+                io.blocksim.search.CpuSearchBackend cpu = new io.blocksim.search.CpuSearchBackend(2)) {
+            SearchBench.Options o = tiny().withData(s.vectors("vectors", 0, 0), "imported").withQueries(List.of(2))
+                    .withMetrics(List.of(Metric.COSINE));
+            SearchBench.Report r = SearchBench.run(o, List.of(cpu), List.of(io.blocksim.ScanMode.CODES,
+                    io.blocksim.ScanMode.FLOAT32), null);
+            assertEquals(2, r.results().size());
+            SearchBench.Result codes = r.results().get(0);
+            SearchBench.Result floats = r.results().get(1);
+            assertEquals("codes", codes.scan());
+            assertTrue(codes.rescoredMedian() >= 5 && codes.rescoredMax() >= codes.rescoredMedian());
+            assertEquals(50L * 8 + 50L * 8, codes.codeBytes());
+            assertEquals("float32", floats.scan());
+            assertNull(floats.rescoredMedian());
+            assertNull(floats.codeBytes());
+            assertTrue(r.table().contains(" codes ") && r.table().contains("rescored med/max"), r.table());
+        }
     }
 
     @Test

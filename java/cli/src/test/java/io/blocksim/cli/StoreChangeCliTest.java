@@ -60,7 +60,7 @@ class StoreChangeCliTest {
                     o[0] = new byte[0];
                 }
             });
-            TimeUnit.MILLISECONDS.sleep(1_500);  // JVM start, the store opened, the scan under way
+            TimeUnit.MILLISECONDS.sleep(1_500L * (attempt + 1));  // JVM start, the store opened, the scan under way
             try (RandomAccessFile raf = new RandomAccessFile(copy.resolve(SHARD).toFile(), "rw")) {
                 raf.setLength(4096);
             }
@@ -70,6 +70,9 @@ class StoreChangeCliTest {
             String stdout = new String(o[0], StandardCharsets.UTF_8);
             if (p.exitValue() == 0) {
                 continue;  // it finished before the truncation: more queries
+            }
+            if (p.exitValue() == 1 && err.contains("is damaged") && err.contains("truncated")) {
+                continue;  // truncated before the store was opened (a slow JVM start on a busy machine): again
             }
             during = true;
             assertEquals(1, p.exitValue(), err);

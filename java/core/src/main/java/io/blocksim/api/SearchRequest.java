@@ -3,6 +3,7 @@ package io.blocksim.api;
 import io.blocksim.InvalidArgumentException;
 import io.blocksim.InvalidDataException;
 import io.blocksim.Metric;
+import io.blocksim.ScanMode;
 import java.util.List;
 
 /**
@@ -30,6 +31,7 @@ public final class SearchRequest {
     private final int queryBlock;
     private final int k;
     private final Metric metric;
+    private final ScanMode scan;
 
     private SearchRequest(Builder b) {
         this.site = b.site;
@@ -42,6 +44,7 @@ public final class SearchRequest {
         this.queryBlock = b.queryBlock != null ? b.queryBlock : b.block;
         this.k = b.k;
         this.metric = b.metric;
+        this.scan = b.scan;
     }
 
     /**
@@ -99,6 +102,11 @@ public final class SearchRequest {
         return k;
     }
 
+    /** What the search reads: {@link ScanMode#AUTO} (default), codes or float32; the answer is the same. */
+    public ScanMode scan() {
+        return scan;
+    }
+
     public Metric metric() {
         return metric;
     }
@@ -127,6 +135,7 @@ public final class SearchRequest {
         private Integer queryBlock;
         private int k = DEFAULT_K;
         private Metric metric = Metric.COSINE;
+        private ScanMode scan = ScanMode.AUTO;
 
         private Builder(String site, int block) {
             this.site = site;
@@ -182,6 +191,17 @@ public final class SearchRequest {
         }
 
         /**
+         * What the search reads (default {@link ScanMode#AUTO}): the compressed scan over the store's
+         * codes, or every row's float32 values. The answer is the same either way;
+         * {@link SearchResponse#scan} says which ran. {@link ScanMode#CODES} on a store without codes
+         * fails when searched ({@code blocksim index} adds them).
+         */
+        public Builder scan(ScanMode scan) {
+            this.scan = scan;
+            return this;
+        }
+
+        /**
          * The request, checked.
          *
          * @throws InvalidArgumentException a missing site, a negative block, k below 1, no queries,
@@ -201,6 +221,9 @@ public final class SearchRequest {
             }
             if (metric == null) {
                 throw new InvalidArgumentException("no metric: choose cosine or l2");
+            }
+            if (scan == null) {
+                throw new InvalidArgumentException("no scan: choose auto, codes or float32");
             }
             boolean hasVectors = vectors != null && vectors.length > 0;
             boolean hasPrompts = prompts != null && !prompts.isEmpty();

@@ -153,7 +153,7 @@ public final class Searcher implements AutoCloseable {
         }
         s.checkUnchanged(e.key());
         long t0 = System.nanoTime();
-        SearchResult res = backend.search(s.vectors(e.key()), q, r.k(), r.metric());
+        SearchResult res = backend.search(s.vectors(e.key()), q, r.k(), r.metric(), r.scan());
         double ms = (System.nanoTime() - t0) / 1e6;
         Timings.record("search on " + backend.name(), ms);
         SearchResponse out;
@@ -247,7 +247,8 @@ public final class Searcher implements AutoCloseable {
             qs.add(new SearchResponse.QueryHits(r.prompts() == null ? null : r.prompts().get(q), q, hits));
         }
         String ran = res.backend() != null ? res.backend() : backend.name();
-        return new SearchResponse(ran, res.note(), r.metric(), r.k(), candidates, qs, ms);
+        List<Integer> rescored = res.rescored() == null ? List.of() : java.util.Arrays.stream(res.rescored()).boxed().toList();
+        return new SearchResponse(ran, res.note(), r.metric(), r.k(), candidates, qs, ms, res.scanOrFloat32(), rescored);
     }
 
     private synchronized PromptEncoder encoder() {

@@ -14,23 +14,25 @@
  * <li>{@link io.blocksim.api.Extraction}: make a store by running the model (needs
  *     {@code blocksim-model}).</li>
  * <li>{@link io.blocksim.api.SearchRequest}: one search (site, block, position, queries as vectors
- *     or prompts, query site, k, metric), built and checked once.</li>
+ *     or prompts, query site, k, metric, and the scan: {@link io.blocksim.ScanMode} auto, codes or
+ *     float32), built and checked once.</li>
  * <li>{@link io.blocksim.api.Searcher}: runs requests on a backend: {@code "auto"}, {@code "cpu"},
  *     {@code "cuda"}, or a {@link io.blocksim.spi.SearchBackend} instance of your own.</li>
  * <li>{@link io.blocksim.api.SearchResponse}, {@link io.blocksim.api.Hit}: per query the hits (row,
- *     label, score), best first, the backend that ran, and a note when a request was handed to
- *     another backend.</li>
+ *     label, score), best first, the backend that ran, a note when a request was handed to
+ *     another backend, and what the search read ("codes" with the rows re-scored per query, or
+ *     "float32").</li>
  * <li>{@link io.blocksim.api.SimilarStrings}: the seed's batch similar-strings job (a sample's k
  *     nearest strings at many entries), streamed or written to a resumable results folder, which
  *     {@link io.blocksim.api.SimilarResults} reads back per string and merges over positions.</li>
  * <li>{@link io.blocksim.api.Models}: the model for prompt vectors
  *     ({@link io.blocksim.spi.PromptEncoder}).</li>
- * <li>In {@code io.blocksim}: {@link io.blocksim.Metric} and the error kinds, all unchecked under
+ * <li>In {@code io.blocksim}: {@link io.blocksim.Metric}, {@link io.blocksim.ScanMode} and the error kinds, all unchecked under
  *     {@link io.blocksim.BlocksimException}.</li>
  * <li>In {@code io.blocksim.spi}: the plug-in contracts ({@link io.blocksim.spi.SearchBackend},
  *     {@link io.blocksim.spi.SearchBackendProvider}, {@link io.blocksim.spi.ModelProvider}) and what a
  *     backend sees ({@link io.blocksim.spi.VectorSet}, {@link io.blocksim.spi.VectorShard},
- *     {@link io.blocksim.spi.SearchResult}).</li>
+ *     {@link io.blocksim.spi.ShardCodes}, {@link io.blocksim.spi.SearchResult}).</li>
  * </ul>
  * Every other package ({@code text}, {@code store}, {@code search}, {@code model}, {@code cuda},
  * {@code similars}, {@code cli}, {@code demo}, {@code bench}) is internal: public only so the modules can reach each

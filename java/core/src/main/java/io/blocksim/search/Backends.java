@@ -5,6 +5,7 @@ import io.blocksim.ClosedException;
 import io.blocksim.DeviceException;
 import io.blocksim.InvalidArgumentException;
 import io.blocksim.Metric;
+import io.blocksim.ScanMode;
 import io.blocksim.spi.SearchBackend;
 import io.blocksim.spi.SearchBackendProvider;
 import io.blocksim.spi.SearchResult;
@@ -156,14 +157,28 @@ public final class Backends {
 
         @Override
         public SearchResult search(VectorSet data, float[][] queries, int k, Metric metric) {
+            return search(data, queries, k, metric, ScanMode.AUTO);
+        }
+
+        @Override
+        public boolean supportsCodes() {
+            return true;  // through the CPU backend when the primary has no code scan
+        }
+
+        @Override
+        public SearchResult search(VectorSet data, float[][] queries, int k, Metric metric, ScanMode scan) {
             if (closed) {
                 throw new ClosedException("the " + primary.name() + " search backend is closed");
             }
+            if (scan == ScanMode.CODES && !primary.supportsCodes()) {
+                return cpu().search(data, queries, k, metric, scan).ranOn("cpu", primary.name()
+                        + " has no compressed scan; the cpu backend ran it");
+            }
             if (primary.supports(data.dim(), k, metric) || primary instanceof CpuSearchBackend) {
-                SearchResult r = primary.search(data, queries, k, metric);
+                SearchResult r = primary.search(data, queries, k, metric, scan);
                 return r.backend() != null ? r : r.ranOn(primary.name(), null);
             }
-            return cpu().search(data, queries, k, metric).ranOn("cpu", primary.name()
+            return cpu().search(data, queries, k, metric, scan).ranOn("cpu", primary.name()
                     + " does not run this request (dim " + data.dim() + ", k " + k + ", " + metric.cliName()
                     + "); the cpu backend ran it");
         }

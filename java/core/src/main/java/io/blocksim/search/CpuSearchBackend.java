@@ -3,6 +3,7 @@ package io.blocksim.search;
 import io.blocksim.spi.VectorSet;
 
 import io.blocksim.Metric;
+import io.blocksim.ScanMode;
 import io.blocksim.spi.SearchResult;
 import io.blocksim.spi.SearchBackend;
 import io.blocksim.spi.Segments;
@@ -43,6 +44,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * shard and keeps while the shard is in use; queries are normalized once, in double. The L2 kernels
  * sum the squared differences; with many queries the expansion |q|^2 + |x|^2 - 2 q.x (from the same
  * norms) only decides, with a rounding slack, which rows need that sum.
+ *
+ * <p>When every shard has codes ({@link io.blocksim.spi.ShardCodes}) and the batch is small
+ * ({@link ScanMode#AUTO}, at most {@link #AUTO_CODES_MAX_QUERIES} queries) or the caller asks for
+ * {@link ScanMode#CODES}, the scan reads the int8 codes instead of the floats and re-scores from the
+ * floats only the rows a proven bound cannot exclude ({@link CodeScan}): the same answer, bit for bit.
  *
  * <p>Thread safety: one backend may serve any number of threads at once, with the same answers as
  * one search at a time (each search keeps its own candidates and merges them in a fixed order). A
@@ -110,15 +116,61 @@ public final class CpuSearchBackend implements SearchBackend {
      */
     @Override
     public SearchResult search(VectorSet data, float[][] queries, int k, Metric metric) {
+        return search(data, queries, k, metric, ScanMode.AUTO);
+    }
+
+    @Override
+    public boolean supportsCodes() {
+        return true;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>{@link ScanMode#AUTO} (also what the 4-argument search runs) takes the compressed scan
+     * ({@link CodeScan}) when every shard has codes and there are at most
+     * {@link #AUTO_CODES_MAX_QUERIES} queries, else the float32 scan. Either gives the same answer.
+     *
+     * @throws io.blocksim.InvalidArgumentException also for {@link ScanMode#CODES} on data without
+     *     codes
+     */
+    @Override
+    public SearchResult search(VectorSet data, float[][] queries, int k, Metric metric, ScanMode scan) {
         if (closed) {
             throw new ClosedException("the cpu search backend is closed");
         }
         // the lease keeps a store's shards mapped until the scan is done: a close waits for it
         try (var lease = data.guard().acquire()) {
-            return searchOpen(data, queries, k, metric);
+            if (useCodes(data, queries, k, scan)) {
+                return CodeScan.search(data, queries, k, metric, threads, chunkRows, threads > 1 ? pool() : null,
+                        normsCache);
+            }
+            SearchResult r = searchOpen(data, queries, k, metric);
+            return new SearchResult(r.metric(), r.k(), r.rows(), r.scores(), null, null, SearchResult.SCAN_FLOAT32, null);
         } catch (IllegalStateException e) {
             throw ClosedStores.translate(data, e);  // the store's arena closed under a read
         }
+    }
+
+    /**
+     * Up to this many queries {@link ScanMode#AUTO} takes the compressed scan (when the data has
+     * codes). Measured with {@code bench search} on the demo store (README, "Compressed scan").
+     */
+    public static final int AUTO_CODES_MAX_QUERIES = 4;
+
+    private static boolean useCodes(VectorSet data, float[][] queries, int k, ScanMode scan) {
+        SearchRules.validate(data, queries, k);
+        return switch (scan == null ? ScanMode.AUTO : scan) {
+            case FLOAT32 -> false;
+            case CODES -> {
+                if (!CodeScan.usable(data)) {
+                    throw new InvalidArgumentException("the candidates have no codes for the compressed scan: add them"
+                            + " with 'blocksim index STORE', or search with --scan float32 (or auto)");
+                }
+                yield true;
+            }
+            case AUTO -> queries.length <= AUTO_CODES_MAX_QUERIES && CodeScan.usable(data);
+        };
     }
 
     private SearchResult searchOpen(VectorSet data, float[][] queries, int k, Metric metric) {
@@ -228,7 +280,7 @@ public final class CpuSearchBackend implements SearchBackend {
     }
 
     /** Cosine: q / max(|q|, eps) computed in double, so the kernels only need the row norms. */
-    private static float[][] prepareQueries(float[][] queries, Metric metric) {
+    static float[][] prepareQueries(float[][] queries, Metric metric) {
         float[][] out = new float[queries.length][];
         for (int q = 0; q < queries.length; q++) {
             float[] v = queries[q];

@@ -1,6 +1,7 @@
 package io.blocksim.spi;
 
 import io.blocksim.Metric;
+import io.blocksim.ScanMode;
 
 /**
  * Exact top-k search over a {@link VectorSet}: a plug-in point, found through
@@ -42,6 +43,29 @@ public interface SearchBackend extends AutoCloseable {
      * @throws io.blocksim.DeviceException when a device fails
      */
     SearchResult search(VectorSet data, float[][] queries, int k, Metric metric);
+
+    /** Whether this backend has the compressed scan ({@link ScanMode#CODES}). The default: no. */
+    default boolean supportsCodes() {
+        return false;
+    }
+
+    /**
+     * As {@link #search(VectorSet, float[][], int, Metric)}, reading what {@code scan} says: the
+     * answer is the same whatever it says; the result's {@link SearchResult#scan} names what ran.
+     * The default runs the float32 search for {@link ScanMode#AUTO} and {@link ScanMode#FLOAT32}
+     * and refuses {@link ScanMode#CODES} ({@link io.blocksim.search.Backends#routed} hands such a
+     * request to the CPU backend instead).
+     *
+     * @throws io.blocksim.InvalidArgumentException as the 4-argument search, and for
+     *     {@link ScanMode#CODES} on a backend without a compressed scan or on data without codes
+     */
+    default SearchResult search(VectorSet data, float[][] queries, int k, Metric metric, ScanMode scan) {
+        if (scan == ScanMode.CODES) {
+            throw new io.blocksim.InvalidArgumentException("the " + name() + " backend has no compressed scan: search"
+                    + " with --scan float32 or auto, or on the cpu backend");
+        }
+        return search(data, queries, k, metric);
+    }
 
     /** Releases threads, device memory and caches. Idempotent. */
     @Override

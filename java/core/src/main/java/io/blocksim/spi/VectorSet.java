@@ -25,6 +25,11 @@ public record VectorSet(int dim, List<VectorShard> shards, MemoryGuard guard) {
             if (s.vectors().byteSize() < (long) s.rows() * dim * Float.BYTES) {
                 throw new IllegalArgumentException("shard at row " + next + " holds fewer than " + s.rows() + " rows");
             }
+            if (s.codes() != null && (s.codes().codes().byteSize() < (long) s.rows() * dim
+                    || s.codes().scales().byteSize() < (long) s.rows() * 2 * Float.BYTES)) {
+                throw new IllegalArgumentException("the codes of the shard at row " + next + " hold fewer than "
+                        + s.rows() + " rows");
+            }
             next += s.rows();
         }
     }
@@ -35,6 +40,11 @@ public record VectorSet(int dim, List<VectorShard> shards, MemoryGuard guard) {
             n += s.rows();
         }
         return n;
+    }
+
+    /** True when every shard has its {@link ShardCodes} (and there is at least one shard). */
+    public boolean hasCodes() {
+        return !shards.isEmpty() && shards.stream().allMatch(s -> s.codes() != null);
     }
 
     public boolean hasNorms() {

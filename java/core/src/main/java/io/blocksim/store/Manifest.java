@@ -81,13 +81,38 @@ public record Manifest(
             @JsonProperty("crc32c") String crc32c) {
     }
 
-    /** One committed shard of an entry: float32 [rows, dim] vectors and float32 [rows] L2 norms. */
+    /**
+     * One committed shard of an entry: float32 [rows, dim] vectors and float32 [rows] L2 norms,
+     * and, when the shard has them, its {@link RowCodes} (null in stores made before codes existed,
+     * until {@code blocksim index} adds them).
+     */
     public record Shard(
             @JsonProperty("file") String file,
             @JsonProperty("rows") int rows,
             @JsonProperty("crc32c") String crc32c,
             @JsonProperty("norms") String norms,
-            @JsonProperty("norms_crc32c") String normsCrc32c) {
+            @JsonProperty("norms_crc32c") String normsCrc32c,
+            @JsonProperty("codes") Codes codes) {
+        /** A shard without codes. */
+        public Shard(String file, int rows, String crc32c, String norms, String normsCrc32c) {
+            this(file, rows, crc32c, norms, normsCrc32c, null);
+        }
+
+        /** This shard with {@code codes}. */
+        public Shard withCodes(Codes codes) {
+            return new Shard(file, rows, crc32c, norms, normsCrc32c, codes);
+        }
+    }
+
+    /**
+     * A shard's {@link RowCodes}: int8 [rows, dim] codes and float32 [rows, 2] scales and error
+     * bounds, each with the CRC32C of its data.
+     */
+    public record Codes(
+            @JsonProperty("file") String file,
+            @JsonProperty("crc32c") String crc32c,
+            @JsonProperty("scales") String scales,
+            @JsonProperty("scales_crc32c") String scalesCrc32c) {
     }
 
     /**
@@ -217,6 +242,7 @@ public record Manifest(
                     + ", but this blocksim reads version " + FORMAT_VERSION
                     + ": use the blocksim release that made it, or extract the store again");
         }
+        addOptionalFields(tree);
         Manifest m;
         try {
             m = JSON.treeToValue(tree, Manifest.class);
@@ -225,6 +251,43 @@ public record Manifest(
         }
         m.validate(file);
         return m;
+    }
+
+    /**
+     * Fields a later version-1 writer added, set to null where a store made before them lacks them
+     * (every other field must be present): a shard's {@code codes}.
+     */
+    private static void addOptionalFields(JsonNode tree) {
+        JsonNode entries = tree.get("entries");
+        if (entries == null || !entries.isArray()) {
+            return;
+        }
+        for (JsonNode e : entries) {
+            JsonNode shards = e == null ? null : e.get("shards");
+            if (shards == null || !shards.isArray()) {
+                continue;
+            }
+            for (JsonNode s : shards) {
+                if (s instanceof com.fasterxml.jackson.databind.node.ObjectNode o && !o.has("codes")) {
+                    o.putNull("codes");
+                }
+            }
+        }
+    }
+
+    /** True when every shard of every entry has its codes (and there is at least one shard). */
+    @JsonIgnore
+    public boolean hasCodes() {
+        boolean any = false;
+        for (Entry e : entries) {
+            for (Shard s : e.shards()) {
+                if (s.codes() == null) {
+                    return false;
+                }
+                any = true;
+            }
+        }
+        return any;
     }
 
     private static String oneLine(IOException e) {
@@ -299,6 +362,12 @@ public record Manifest(
                 check(file, s != null && s.rows() >= 0, "entry " + key + " shard " + i + " has negative rows");
                 checkName(file, s.file());
                 checkName(file, s.norms());
+                if (s.codes() != null) {
+                    checkName(file, s.codes().file());
+                    checkName(file, s.codes().scales());
+                    check(file, s.codes().crc32c() != null && s.codes().scalesCrc32c() != null,
+                            "entry " + key + " shard " + i + " has codes without checksums");
+                }
                 if (last) {
                     int expect = shardEndString(i) - shardFirstString(i);
                     check(file, s.rows() == expect, "entry " + key + " shard " + i + " has " + s.rows() + " rows, not " + expect);

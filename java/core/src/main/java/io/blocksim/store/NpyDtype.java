@@ -4,6 +4,7 @@ package io.blocksim.store;
 public enum NpyDtype {
     FLOAT32("<f4", 4, "float32"),
     UINT8("|u1", 1, "uint8"),
+    INT8("|i1", 1, "int8"),
     INT32("<i4", 4, "int32"),
     INT64("<i8", 8, "int64");
 
@@ -34,7 +35,8 @@ public enum NpyDtype {
 
     /**
      * The dtype for a header's {@code descr}, or null when blocksim does not read it. A one-byte
-     * type has no byte order, so {@code <u1}, {@code >u1} and {@code =u1} name {@code |u1} too.
+     * type has no byte order, so {@code <u1}, {@code >u1} and {@code =u1} name {@code |u1} too (and
+     * the same for {@code i1}).
      */
     static NpyDtype fromDescr(String descr) {
         for (NpyDtype t : values()) {
@@ -42,8 +44,17 @@ public enum NpyDtype {
                 return t;
             }
         }
-        if (descr.length() == 3 && "<>=".indexOf(descr.charAt(0)) >= 0 && descr.substring(1).equals("u1")) {
-            return UINT8;
+        if (descr.length() == 3 && "<>=".indexOf(descr.charAt(0)) >= 0) {
+            switch (descr.substring(1)) {
+                case "u1" -> {
+                    return UINT8;
+                }
+                case "i1" -> {
+                    return INT8;
+                }
+                default -> {
+                }
+            }
         }
         return null;
     }

@@ -9,6 +9,7 @@ import io.blocksim.StoreIncompatibleException;
 import io.blocksim.StoreIncompleteException;
 import io.blocksim.StoreNotFoundException;
 import io.blocksim.spi.MemoryGuard;
+import io.blocksim.spi.ShardCodes;
 import io.blocksim.spi.VectorSet;
 import io.blocksim.spi.VectorShard;
 import java.io.IOException;
@@ -163,7 +164,15 @@ public final class Store implements AutoCloseable {
             expect(v, NpyDtype.FLOAT32, s.rows(), e.dim());
             NpyArray n = map(s.norms(), "norms file");
             expect(n, NpyDtype.FLOAT32, s.rows());
-            shards.add(new VectorShard(v.data(), n.data(), first, s.rows()));
+            ShardCodes codes = null;
+            if (s.codes() != null) {
+                NpyArray c = map(s.codes().file(), "codes file");
+                expect(c, NpyDtype.INT8, s.rows(), e.dim());
+                NpyArray cs = map(s.codes().scales(), "code scales file");
+                expect(cs, NpyDtype.FLOAT32, s.rows(), RowCodes.SCALE_COLUMNS);
+                codes = new ShardCodes(c.data(), cs.data());
+            }
+            shards.add(new VectorShard(v.data(), n.data(), first, s.rows(), codes));
             first += s.rows();
         }
         return new VectorSet(e.dim(), shards, this::lease);
@@ -216,7 +225,7 @@ public final class Store implements AutoCloseable {
     }
 
     /**
-     * Throws when a file a search of {@code key} reads (its shards and norms, its prefix index,
+     * Throws when a file a search of {@code key} reads (its shards, norms and codes, its prefix index,
      * the strings or labels) is no longer the file that was opened; {@code key} null checks the
      * strings and labels only. A few {@code stat} calls: cheap enough for every search.
      *
@@ -238,6 +247,10 @@ public final class Store implements AutoCloseable {
             for (Manifest.Shard s : e.shards()) {
                 names.add(s.file());
                 names.add(s.norms());
+                if (s.codes() != null) {
+                    names.add(s.codes().file());
+                    names.add(s.codes().scales());
+                }
             }
         }
         for (String name : names) {

@@ -23,6 +23,7 @@ import java.util.List;
  * Makes a store from vectors a user already has ({@code blocksim import}): a float32 [rows, dim]
  * .npy and a labels file with one label per row. The store is built in a hidden temp folder
  * beside the target and renamed into place only when complete, so a failed import leaves nothing.
+ * Each shard gets its {@link RowCodes} too.
  * Vectors are copied shard by shard between mapped files, never held whole on the heap.
  */
 public final class StoreImporter {
@@ -155,7 +156,7 @@ public final class StoreImporter {
         }
         try {
             int shards = Manifest.shardsFor(rows, perShard);
-            long need = (long) rows * (dim + 1) * Float.BYTES + 256L * shards;
+            long need = (long) rows * ((dim + 1) * Float.BYTES + dim + 2 * Float.BYTES) + 512L * shards;  // with codes
             long free = FileOps.usableSpace(parent);
             if (need > free) {
                 throw new FileAccessException("not enough disk space in " + parent + ": the store needs " + FileOps.bytes(need) + ", "
@@ -213,7 +214,7 @@ public final class StoreImporter {
             }
             String vCrc = Npy.hex(v.finish());
             String nCrc = Npy.hex(norms.finish());
-            return new Manifest.Shard(vName, n, vCrc, nName, nCrc);
+            return new Manifest.Shard(vName, n, vCrc, nName, nCrc, RowCodes.write(tmp, vName, n, dim));
         }
     }
 

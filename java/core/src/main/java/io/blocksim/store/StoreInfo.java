@@ -15,13 +15,18 @@ import java.util.Map;
  */
 public record StoreInfo(Path path, String format, int formatVersion, String kind, ModelInfo model,
                         String datasetSha256, int stringLength, int stringCount, int shardStrings, int shardsDone,
-                        int shardsTotal, List<EntryInfo> entries, long bytes) {
+                        int shardsTotal, List<EntryInfo> entries, long bytes, int shardsWithCodes, int shardFiles,
+                        long codeBytes, long vectorBytes) {
 
     public StoreInfo {
         entries = List.copyOf(entries);
     }
 
-    /** One stored (site, block, position): rows, vector length, shard count and bytes on disk. */
+    /**
+     * One stored (site, block, position): rows, vector length, shard count and bytes on disk (codes
+     * included). The store's {@code shardsWithCodes} of {@code shardFiles} (shards over all entries)
+     * have codes, taking {@code codeBytes}; {@code vectorBytes} is the float32 shards' size.
+     */
     public record EntryInfo(String site, int block, int position, int rows, int dim, int shards, long bytes) {
     }
 
@@ -38,16 +43,30 @@ public record StoreInfo(Path path, String format, int formatVersion, String kind
             total += size(dir.resolve(p.file()));
         }
         List<EntryInfo> entries = new ArrayList<>();
+        int withCodes = 0;
+        int shardFiles = 0;
+        long codeBytes = 0;
+        long vectorBytes = 0;
         for (Manifest.Entry e : m.entries()) {
             long b = 0;
             for (Manifest.Shard s : e.shards()) {
-                b += size(dir.resolve(s.file())) + size(dir.resolve(s.norms()));
+                long v = size(dir.resolve(s.file()));
+                vectorBytes += v;
+                b += v + size(dir.resolve(s.norms()));
+                shardFiles++;
+                if (s.codes() != null) {
+                    long c = size(dir.resolve(s.codes().file())) + size(dir.resolve(s.codes().scales()));
+                    codeBytes += c;
+                    b += c;
+                    withCodes++;
+                }
             }
             total += b;
             entries.add(new EntryInfo(e.site(), e.block(), e.position(), e.rows(), e.dim(), e.shards().size(), b));
         }
         return new StoreInfo(dir, m.format(), m.formatVersion(), m.kind(), m.model(), m.datasetSha256(), m.stringLength(),
-                m.stringCount(), m.shardStrings(), m.shardsDone(), m.shardsTotal(), entries, total);
+                m.stringCount(), m.shardStrings(), m.shardsDone(), m.shardsTotal(), entries, total, withCodes, shardFiles,
+                codeBytes, vectorBytes);
     }
 
     private static long size(Path p) {
@@ -84,6 +103,10 @@ public record StoreInfo(Path path, String format, int formatVersion, String kind
         out.add(row("shards", shardsDone + " of " + shardsTotal + String.format(Locale.ROOT, " (%,d %s each)", shardStrings,
                 imported() ? "rows" : "strings") + (complete() ? ", complete" : ", INCOMPLETE: run the same extract command to resume")));
         out.add(row("size", FileOps.bytes(bytes)));
+        out.add(row("codes", shardsWithCodes == 0 ? "none (blocksim index adds them, for the compressed scan)"
+                : (shardsWithCodes == shardFiles ? "every shard" : shardsWithCodes + " of " + shardFiles
+                + " shards (blocksim index adds the rest)") + String.format(Locale.ROOT, ", %s (%.1f%% of the vectors)",
+                FileOps.bytes(codeBytes), 100.0 * codeBytes / Math.max(1, vectorBytes))));
         out.add(row("entries", Integer.toString(entries.size())));
         int w = entries.stream().mapToInt(e -> e.site().length()).max().orElse(4);
         for (EntryInfo e : entries) {
@@ -124,6 +147,8 @@ public record StoreInfo(Path path, String format, int formatVersion, String kind
         m.put("shards_total", shardsTotal);
         m.put("complete", complete());
         m.put("bytes", bytes);
+        m.put("shards_with_codes", shardsWithCodes);
+        m.put("code_bytes", codeBytes);
         List<Map<String, Object>> es = new ArrayList<>();
         for (EntryInfo e : entries) {
             Map<String, Object> em = new LinkedHashMap<>();

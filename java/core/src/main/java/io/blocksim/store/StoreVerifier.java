@@ -93,6 +93,10 @@ public final class StoreVerifier {
             for (Manifest.Shard s : e.shards()) {
                 c.npy(s.file(), s.crc32c(), NpyDtype.FLOAT32, s.rows(), e.dim());
                 c.npy(s.norms(), s.normsCrc32c(), NpyDtype.FLOAT32, s.rows());
+                if (s.codes() != null) {
+                    c.npy(s.codes().file(), s.codes().crc32c(), NpyDtype.INT8, s.rows(), e.dim());
+                    c.npy(s.codes().scales(), s.codes().scalesCrc32c(), NpyDtype.FLOAT32, s.rows(), RowCodes.SCALE_COLUMNS);
+                }
             }
         }
         return new Result(dir, c.files, c.bytes, c.problems);

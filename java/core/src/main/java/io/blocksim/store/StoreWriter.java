@@ -43,7 +43,7 @@ import java.util.stream.Stream;
  *             // strings [s.firstString(), s.endString()); for each entry e, fill s.vectors(e):
  *             // float32 [s.rows(e), dim], the rows of prefix rows [s.firstRow(e), +rows) when
  *             // e is at an earlier position (prefix row r = string prefixIndex[r]).
- *             s.commit();                          // norms, fsync, checksums, rename, manifest
+ *             s.commit();                          // norms, codes, fsync, checksums, rename, manifest
  *         }
  *     }
  * }
@@ -69,7 +69,8 @@ public final class StoreWriter implements AutoCloseable {
     static final String LOCK_FILE = ".lock";
     private static final Pattern ENTRY_FOLDER = Pattern.compile("[a-z][a-z0-9_]*-b\\d+-t\\d+");
     /** A shard file: final, a task's finished part ({@code .part-TAG}), or either being written ({@code .tmp}). */
-    private static final Pattern SHARD_FILE = Pattern.compile("(vectors|norms)-(\\d+)\\.npy(\\.part-[A-Za-z0-9_-]+)?(\\.tmp)?");
+    private static final Pattern SHARD_FILE = Pattern.compile(
+            "(vectors|norms|codes|codescales)-(\\d+)\\.npy(\\.part-[A-Za-z0-9_-]+)?(\\.tmp)?");
     private static final Pattern TAG = Pattern.compile("[A-Za-z0-9_-]{1,100}");
     private static final Pattern TOP_FILE = Pattern.compile(
             "(manifest\\.json|strings\\.npy|labels\\.txt|prefix-t\\d+\\.npy)(\\.tmp)?");
@@ -714,10 +715,9 @@ public final class StoreWriter implements AutoCloseable {
         }
         int n = l.entries();
         for (int e = 0; e < n; e++) {
-            for (boolean vec : new boolean[] {true, false}) {
-                Path part = dir.resolve(l.partFile(e, vec, sealed.tag()));
-                long want = NpyHeader.forWrite(NpyDtype.FLOAT32, vec ? new long[] {l.rows(e), l.dim(e)}
-                        : new long[] {l.rows(e)}).dataOffset() + (long) l.rows(e) * (vec ? l.dim(e) : 1) * Float.BYTES;
+            for (String kind : ShardFiles.KINDS) {
+                Path part = dir.resolve(l.partFile(e, kind, sealed.tag()));
+                long want = ShardFiles.fileBytes(kind, l.rows(e), l.dim(e));
                 long have;
                 try {
                     have = Files.size(part);
@@ -733,8 +733,8 @@ public final class StoreWriter implements AutoCloseable {
         }
         try {
             for (int e = 0; e < n; e++) {
-                for (boolean vec : new boolean[] {true, false}) {
-                    FileOps.atomicMove(dir.resolve(l.partFile(e, vec, sealed.tag())), dir.resolve(l.file(e, vec)));
+                for (String kind : ShardFiles.KINDS) {
+                    FileOps.atomicMove(dir.resolve(l.partFile(e, kind, sealed.tag())), dir.resolve(l.file(e, kind)));
                 }
             }
         } catch (IOException x) {
@@ -743,7 +743,7 @@ public final class StoreWriter implements AutoCloseable {
         for (int e = 0; e < n; e++) {
             FileOps.fsyncDir(dir.resolve(l.folder(e)));
         }
-        record(l, sealed.vectorsCrc32c(), sealed.normsCrc32c());
+        commitManifest(withShard(sealed));
         deleteParts(l.index());
     }
 
@@ -776,20 +776,19 @@ public final class StoreWriter implements AutoCloseable {
         deleteUncommitted();
     }
 
-    /** Adds shard {@code l} with these checksums to the manifest (its files are final and durable). */
-    private void record(ShardLayout l, String[] vcrc, String[] ncrc) {
-        commitManifest(withShard(l, vcrc, ncrc));
-    }
-
-    /** The manifest with shard {@code l} and these checksums added. */
-    private Manifest withShard(ShardLayout l, String[] vcrc, String[] ncrc) {
+    /** The manifest with a sealed shard added (its files final and durable, or about to be). */
+    private Manifest withShard(SealedShard sealed) {
+        ShardLayout l = sealed.layout();
+        String[] vcrc = sealed.vectorsCrc32c();
+        String[] ncrc = sealed.normsCrc32c();
         // a resumed manifest may list the entries in another order than this spec
         List<Manifest.Entry> entries = new ArrayList<>();
         for (Manifest.Entry old : manifest.entries()) {
             EntryKey k = old.key();
             int e = indexOf(k);
             List<Manifest.Shard> shards = new ArrayList<>(old.shards());
-            shards.add(new Manifest.Shard(vectorsFile(k, l.index()), l.rows(e), vcrc[e], normsFile(k, l.index()), ncrc[e]));
+            shards.add(new Manifest.Shard(vectorsFile(k, l.index()), l.rows(e), vcrc[e], normsFile(k, l.index()), ncrc[e],
+                    sealed.codes(e)));
             entries.add(new Manifest.Entry(old.site(), old.block(), old.position(), old.dim(), old.rows() + l.rows(e),
                     old.prefixIndex(), shards));
         }
@@ -879,11 +878,20 @@ public final class StoreWriter implements AutoCloseable {
 
         /** The shard's vectors or norms file of entry e, relative to the store. */
         String file(int e, boolean vectors) {
-            return folders[e] + "/" + String.format("%s-%05d.npy", vectors ? "vectors" : "norms", index);
+            return file(e, vectors ? "vectors" : "norms");
+        }
+
+        /** The shard's file of entry e of a kind ({@code vectors}, {@code norms}, {@code codes}, {@code codescales}). */
+        String file(int e, String kind) {
+            return folders[e] + "/" + String.format("%s-%05d.npy", kind, index);
         }
 
         String partFile(int e, boolean vectors, String tag) {
-            return tag == null ? file(e, vectors) : file(e, vectors) + ".part-" + tag;
+            return partFile(e, vectors ? "vectors" : "norms", tag);
+        }
+
+        String partFile(int e, String kind, String tag) {
+            return tag == null ? file(e, kind) : file(e, kind) + ".part-" + tag;
         }
 
         @Override
@@ -910,11 +918,28 @@ public final class StoreWriter implements AutoCloseable {
      * shard's own names), with each entry's CRC32C of its vectors' and norms' data (hex, the spec's
      * entry order). Plain values: it may be sent back to the process that commits it.
      */
-    public record SealedShard(ShardLayout layout, String tag, String[] vectorsCrc32c, String[] normsCrc32c)
-            implements java.io.Serializable {
+    public record SealedShard(ShardLayout layout, String tag, String[] vectorsCrc32c, String[] normsCrc32c,
+            String[] codesCrc32c, String[] scalesCrc32c) implements java.io.Serializable {
         public SealedShard {
             vectorsCrc32c = vectorsCrc32c.clone();
             normsCrc32c = normsCrc32c.clone();
+            codesCrc32c = codesCrc32c.clone();
+            scalesCrc32c = scalesCrc32c.clone();
+        }
+
+        @Override
+        public String[] codesCrc32c() {
+            return codesCrc32c.clone();
+        }
+
+        @Override
+        public String[] scalesCrc32c() {
+            return scalesCrc32c.clone();
+        }
+
+        /** Entry e's code files as the manifest records them (final names). */
+        Manifest.Codes codes(int e) {
+            return new Manifest.Codes(layout.file(e, "codes"), codesCrc32c[e], layout.file(e, "codescales"), scalesCrc32c[e]);
         }
 
         @Override
@@ -937,17 +962,37 @@ public final class StoreWriter implements AutoCloseable {
         private final Path dir;
         private final ShardLayout layout;
         private final String tag;
+        /** The files of an entry in a shard, in this order: float32 vectors and norms, then the {@link RowCodes}. */
+        static final List<String> KINDS = List.of("vectors", "norms", "codes", "codescales");
+
         private final NpyFileWriter[] vectors;
         private final NpyFileWriter[] norms;
+        private final NpyFileWriter[] codes;
+        private final NpyFileWriter[] scales;
         private String[] vcrc;
         private String[] ncrc;
+        private String[] ccrc;
+        private String[] scrc;
         private boolean finished;
+
+        /** Bytes of a shard file of this kind, header included. */
+        static long fileBytes(String kind, long rows, int dim) {
+            return switch (kind) {
+                case "vectors" -> NpyFileWriter.bufferBytes(NpyDtype.FLOAT32, rows, dim);
+                case "norms" -> NpyFileWriter.bufferBytes(NpyDtype.FLOAT32, rows);
+                case "codes" -> NpyFileWriter.bufferBytes(NpyDtype.INT8, rows, dim);
+                case "codescales" -> NpyFileWriter.bufferBytes(NpyDtype.FLOAT32, rows, RowCodes.SCALE_COLUMNS);
+                default -> throw new IllegalArgumentException(kind);
+            };
+        }
 
         /** Bytes of the shard's files. */
         static long bytes(ShardLayout layout) {
             long bytes = 0;
             for (int e = 0; e < layout.entries(); e++) {
-                bytes += (long) layout.rows(e) * (layout.dim(e) + 1) * Float.BYTES + 4L * NpyHeader.ALIGN; // data + two headers
+                for (String kind : KINDS) {
+                    bytes += fileBytes(kind, layout.rows(e), layout.dim(e));
+                }
             }
             return bytes;
         }
@@ -966,6 +1011,8 @@ public final class StoreWriter implements AutoCloseable {
             }
             vectors = new NpyFileWriter[n];
             norms = new NpyFileWriter[n];
+            codes = new NpyFileWriter[n];
+            scales = new NpyFileWriter[n];
             try {
                 for (int e = 0; e < n; e++) {
                     Files.createDirectories(dir.resolve(layout.folder(e)));
@@ -979,6 +1026,10 @@ public final class StoreWriter implements AutoCloseable {
                                 : NpyFileWriter.create(v, NpyDtype.FLOAT32, buffers[e], layout.rows(e), layout.dim(e));
                         norms[e] = NpyFileWriter.create(dir.resolve(layout.partFile(e, false, tag)), NpyDtype.FLOAT32,
                                 layout.rows(e));
+                        codes[e] = NpyFileWriter.create(dir.resolve(layout.partFile(e, "codes", tag)), NpyDtype.INT8,
+                                layout.rows(e), layout.dim(e));
+                        scales[e] = NpyFileWriter.create(dir.resolve(layout.partFile(e, "codescales", tag)), NpyDtype.FLOAT32,
+                                layout.rows(e), RowCodes.SCALE_COLUMNS);
                     } catch (RuntimeException x) {
                         failures[e] = x;
                     }
@@ -1049,10 +1100,18 @@ public final class StoreWriter implements AutoCloseable {
                                 + ": the model produced it; check the model file and extract again");
                     }
                 }
+                // the codes from the vectors in memory (reading them back from disk would double the I/O)
+                String[] cc = new String[n];
+                String[] sc = new String[n];
                 IntStream.range(0, n).parallel().forEach(e -> {
+                    RowCodes.encode(vectors[e].data(), layout.rows(e), layout.dim(e), codes[e].data(), scales[e].data());
                     vc[e] = Npy.hex(vectors[e].crc32c());
                     nc[e] = Npy.hex(norms[e].crc32c());
+                    cc[e] = Npy.hex(codes[e].crc32c());
+                    sc[e] = Npy.hex(scales[e].crc32c());
                 });
+                ccrc = cc;
+                scrc = sc;
             } catch (RuntimeException e) {
                 abort();
                 deleteFinals();
@@ -1071,13 +1130,15 @@ public final class StoreWriter implements AutoCloseable {
         void writeDurably() {
             int n = layout.entries();
             try {
-                for (int e = 0; e < n; e++) {
-                    vectors[e].write();
-                    norms[e].write();
+                for (NpyFileWriter[] ws : List.of(vectors, norms, codes, scales)) {
+                    for (NpyFileWriter w : ws) {
+                        w.write();
+                    }
                 }
-                for (int e = 0; e < n; e++) {
-                    vectors[e].makeDurable();
-                    norms[e].makeDurable();
+                for (NpyFileWriter[] ws : List.of(vectors, norms, codes, scales)) {
+                    for (NpyFileWriter w : ws) {
+                        w.makeDurable();
+                    }
                 }
                 for (int e = 0; e < n; e++) {
                     FileOps.fsyncDir(dir.resolve(layout.folder(e)));
@@ -1090,7 +1151,7 @@ public final class StoreWriter implements AutoCloseable {
         }
 
         SealedShard sealed() {
-            return new SealedShard(layout, tag, vcrc, ncrc);
+            return new SealedShard(layout, tag, vcrc, ncrc, ccrc, scrc);
         }
 
         private void abort() {
@@ -1100,7 +1161,7 @@ public final class StoreWriter implements AutoCloseable {
 
         /** Closes the files: deletes the temp files of those not yet final. */
         private void closeFiles() {
-            for (NpyFileWriter[] ws : new NpyFileWriter[][] {vectors, norms}) {
+            for (NpyFileWriter[] ws : new NpyFileWriter[][] {vectors, norms, codes, scales}) {
                 if (ws == null) {
                     continue;
                 }
@@ -1115,8 +1176,9 @@ public final class StoreWriter implements AutoCloseable {
         private void deleteFinals() {
             for (int e = 0; e < layout.entries(); e++) {
                 try {
-                    Files.deleteIfExists(dir.resolve(layout.partFile(e, true, tag)));
-                    Files.deleteIfExists(dir.resolve(layout.partFile(e, false, tag)));
+                    for (String kind : KINDS) {
+                        Files.deleteIfExists(dir.resolve(layout.partFile(e, kind, tag)));
+                    }
                 } catch (IOException ignored) {
                     // not named by the manifest; resuming deletes it
                 }
@@ -1236,7 +1298,7 @@ public final class StoreWriter implements AutoCloseable {
                 throw e;
             }
             SealedShard sealed = files.sealed();
-            Manifest next = withShard(layout, sealed.vectorsCrc32c(), sealed.normsCrc32c());
+            Manifest next = withShard(sealed);
             next.validate(dir.resolve(Manifest.FILE));
             finished = true;
             open = null;

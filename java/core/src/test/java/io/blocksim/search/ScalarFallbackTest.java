@@ -43,6 +43,8 @@ class ScalarFallbackTest {
         assertEquals(List.of(WARNING), child.err(), "the child's stderr");
         assertNoLoadedClassNamesTheVectorApi(loaded);
         List<String> parent = ScalarSearchMain.run();
+        assertPairsEqual(parent);
+        assertPairsEqual(child.out());
         assertEquals("shape vector=false lanes=" + Vectorization.LANES + " normLanes=" + Vectorization.NORM_LANES,
                 child.out().get(0), "the child's path and the widths it detected (this JVM: " + parent.get(0) + ")");
         assertSameAnswers(parent, child.out());
@@ -159,6 +161,19 @@ class ScalarFallbackTest {
             }
         }
         assertTrue(searches > 1000, "searched lines: " + searches);
+    }
+
+    /** Each search is printed twice, float32 scan then compressed scan: the two lines are the same. */
+    private static void assertPairsEqual(List<String> lines) {
+        int pairs = 0;
+        for (int i = 1; i < lines.size(); i++) {
+            if (lines.get(i).startsWith("search ")) {
+                assertEquals(lines.get(i), lines.get(i + 1), "float32 scan, then compressed scan");
+                i++;
+                pairs++;
+            }
+        }
+        assertTrue(pairs > 500, "pairs: " + pairs);
     }
 
     /** Rows equal, scores within 1e-5 (relative above 1) and, as documented, with the same bits. */

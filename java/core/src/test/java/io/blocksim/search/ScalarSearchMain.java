@@ -1,6 +1,7 @@
 package io.blocksim.search;
 
 import io.blocksim.Metric;
+import io.blocksim.ScanMode;
 import io.blocksim.spi.SearchResult;
 import io.blocksim.spi.VectorSet;
 
@@ -54,6 +55,7 @@ public final class ScalarSearchMain {
             for (Dataset ds : sets) {
                 float[][] data = data(ds);
                 VectorSet set = TestVectors.shards(arena, data, ds.shards(), ds.withNorms());
+                VectorSet coded = CodeScanPropertyTest.withCodes(arena, set);
                 MemorySegment all = TestVectors.segment(arena, data);
                 MemorySegment norms = Norms.compute(all, ds.rows(), ds.dim(), arena);
                 StringBuilder n = new StringBuilder("norms " + ds.name());
@@ -67,14 +69,18 @@ public final class ScalarSearchMain {
                         float[][] queries = queries(data, nq, ds.seed() * 100 + nq);
                         for (int k : new int[] {1, 7, ds.rows()}) {
                             SearchResult res = backend.search(set, queries, k, metric);
+                            // the compressed scan (its scalar loops in the child) must give the same lines
+                            SearchResult byCodes = backend.search(coded, queries, k, metric, ScanMode.CODES);
                             for (int q = 0; q < nq; q++) {
-                                StringBuilder s = new StringBuilder("search " + ds.name() + " " + metric + " nq=" + nq
-                                        + " k=" + k + " q=" + q);
-                                for (int i = 0; i < k; i++) {
-                                    s.append(' ').append(res.rows()[q][i]).append(':')
-                                            .append(Integer.toHexString(Float.floatToRawIntBits(res.scores()[q][i])));
+                                for (SearchResult r : new SearchResult[] {res, byCodes}) {
+                                    StringBuilder s = new StringBuilder("search " + ds.name() + " " + metric + " nq=" + nq
+                                            + " k=" + k + " q=" + q);
+                                    for (int i = 0; i < k; i++) {
+                                        s.append(' ').append(r.rows()[q][i]).append(':')
+                                                .append(Integer.toHexString(Float.floatToRawIntBits(r.scores()[q][i])));
+                                    }
+                                    lines.add(s.toString());
                                 }
-                                lines.add(s.toString());
                             }
                         }
                     }

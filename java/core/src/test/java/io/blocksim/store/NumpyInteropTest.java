@@ -171,6 +171,28 @@ class NumpyInteropTest {
         assertTrue(out.contains("ok"), out);
     }
 
+    /** Issue 16: the codes are numpy files too, and numpy confirms |x - s c| <= E on every row. */
+    @Test
+    void numpyOpensAShardsCodesAndTheirBoundHolds() throws IOException {
+        assumeTrue(python != null, "no python3 with numpy here");
+        Path store = TestStores.build(tmp.resolve("store"), 5, 200, 64, List.of(new EntrySpec("proj_output", 0, 4, 40)), 3);
+        Manifest.Shard s = Manifest.read(store).entries().get(0).shards().get(1);
+        String out = python("""
+                import numpy as np
+                v = np.load(%s, mmap_mode='r').astype(np.float64)
+                c = np.load(%s, mmap_mode='r')
+                sc = np.load(%s, mmap_mode='r')
+                assert c.dtype == np.int8 and c.shape == (%d, 40), (c.dtype, c.shape)
+                assert sc.dtype == np.float32 and sc.shape == (%d, 2), (sc.dtype, sc.shape)
+                assert np.abs(c.astype(np.int32)).max() <= 127
+                err = np.linalg.norm(v - c.astype(np.float64) * sc[:, :1].astype(np.float64), axis=1)
+                assert (err <= sc[:, 1]).all(), (err - sc[:, 1]).max()
+                print('ok', float((sc[:, 1] / np.linalg.norm(v, axis=1)).mean()))
+                """.formatted(q(store.resolve(s.file())), q(store.resolve(s.codes().file())),
+                q(store.resolve(s.codes().scales())), s.rows(), s.rows()));
+        assertTrue(out.contains("ok"), out);
+    }
+
     /** A Python string literal of a path. */
     private static String q(Path p) {
         return "'" + p.toAbsolutePath().toString().replace("\\", "\\\\").replace("'", "\\'") + "'";

@@ -76,7 +76,8 @@ class StoreInfoVerifyTest {
                 "strings   N = 11 of length L = 4",
                 "shards    1 of 3 (4 strings each), INCOMPLETE: run the same extract command to resume"),
                 lines.subList(0, 7));
-        assertEquals("entries   4", lines.get(8));
+        assertTrue(lines.get(8).startsWith("codes     every shard, "), lines.get(8));
+        assertEquals("entries   4", lines.get(9));
     }
 
     @Test
@@ -90,10 +91,13 @@ class StoreInfoVerifyTest {
                 "rows      3 (labels from labels.txt)",
                 "shards    2 of 2 (2 rows each), complete",
                 "size      " + FileOps.bytes(info.bytes()),
+                String.format(java.util.Locale.ROOT, "codes     every shard, %s (%.1f%% of the vectors)",
+                        FileOps.bytes(info.codeBytes()), 100.0 * info.codeBytes() / info.vectorBytes()),
                 "entries   1"),
-                lines.subList(0, 6));
-        assertEquals(7, lines.size());
-        assertTrue(lines.get(6).startsWith("  rows  block  0  position  0  rows           3  dim     2  shards    2"), lines.get(6));
+                lines.subList(0, 7));
+        assertEquals(2, info.shardsWithCodes());
+        assertEquals(8, lines.size());
+        assertTrue(lines.get(7).startsWith("  rows  block  0  position  0  rows           3  dim     2  shards    2"), lines.get(7));
     }
 
     /** Verify reads every file the manifest names once, reports each to progress with its size, and counts all their bytes. */
@@ -105,7 +109,7 @@ class StoreInfoVerifyTest {
         assertTrue(r.ok(), r.problems().toString());
         Map<String, Long> files = sizes(dir, false);
         assertEquals(files, new java.util.TreeMap<>(seen));
-        assertEquals(1 + 2 * 2, r.filesChecked());
+        assertEquals(1 + 2 * 4, r.filesChecked());  // labels; 2 shards x (vectors, norms, codes, code scales)
         assertEquals(sum(files), r.bytesChecked());
         assertEquals(dir, r.dir());
     }
@@ -138,6 +142,6 @@ class StoreInfoVerifyTest {
         assertEquals(1, r.problems().size(), r.problems().toString());
         assertEquals(new StoreVerifier.Problem(Manifest.LABELS_FILE, "shrank to 2 bytes while it was verified (" + size
                 + " before): something is writing to the store; verify it again when it is done"), r.problems().get(0));
-        assertEquals(5, seen.size());
+        assertEquals(9, seen.size());
     }
 }

@@ -131,9 +131,12 @@ class StoreValuesTest {
         for (String d : new String[] {"|u1", "<u1", ">u1", "=u1"}) {
             assertSame(NpyDtype.UINT8, NpyDtype.fromDescr(d), d);
         }
+        for (String d : new String[] {"|i1", "<i1", ">i1", "=i1"}) {
+            assertSame(NpyDtype.INT8, NpyDtype.fromDescr(d), d);
+        }
         assertSame(NpyDtype.FLOAT32, NpyDtype.fromDescr("<f4"));
         assertSame(NpyDtype.INT64, NpyDtype.fromDescr("<i8"));
-        for (String d : new String[] {"u1", "xu1", "<u2", "<i1", "<u1 ", ">f4", "<f8", ""}) {
+        for (String d : new String[] {"u1", "xu1", "<u2", "<i2", "<u1 ", ">f4", "<f8", ""}) {
             assertNull(NpyDtype.fromDescr(d), d);
         }
     }

@@ -24,8 +24,8 @@ class StoreVerifierTest {
         List<String> seen = new ArrayList<>();
         StoreVerifier.Result r = StoreVerifier.verify(dir, (name, bytes) -> seen.add(name));
         assertTrue(r.ok(), r.problems().toString());
-        // strings + 2 prefix indexes + 4 entries x 3 shards x (vectors + norms)
-        assertEquals(1 + 2 + 24, r.filesChecked());
+        // strings + 2 prefix indexes + 4 entries x 3 shards x (vectors + norms + codes + code scales)
+        assertEquals(1 + 2 + 48, r.filesChecked());
         assertEquals(r.filesChecked(), seen.size());
         assertTrue(r.bytesChecked() > 0);
     }
@@ -42,7 +42,7 @@ class StoreVerifierTest {
 
         StoreVerifier.Result r = StoreVerifier.verify(dir);
         assertEquals(4, r.problems().size(), r.problems().toString());
-        assertEquals(27, r.filesChecked());
+        assertEquals(51, r.filesChecked());
         String all = r.problems().toString();
         assertTrue(has(r, "block_output-b0-t3/vectors-00001.npy", "checksum mismatch"), all);
         assertTrue(has(r, "prefix-t1.npy", "checksum mismatch"), all);

@@ -1,0 +1,50 @@
+import json, glob, statistics, sys, os
+d = sys.argv[1] if len(sys.argv) > 1 else '/tmp/benchrun2'
+order = ['block_output','proj_output','ffwd_output']
+import re
+def parse(tag):
+    m = re.match(r'(.*)-b(\d+)-t(-?\d+)$', tag)
+    return m.group(1), int(m.group(2)), int(m.group(3))
+def key(tag):
+    s, b, t = parse(tag)
+    return (order.index(s), b, -t if t < 0 else -t + 100)
+tags = sorted({os.path.basename(f)[6:-5] for f in glob.glob(d + '/small-*.json')}, key=key)
+rows = []
+q1c = []; q8c = []; q1f = []; q8f = []; big = {64: [], 512: []}
+print('| site | codes MB | Q=1 codes / float32 (x floor) | Q=2 | Q=4 | Q=8 | re-scored Q=1 (med/max) | re-scored Q=8 (med/max) | Q=64 auto / float32 (ms) | Q=512 auto / float32 (ms) |')
+print('|---|---|---|---|---|---|---|---|---|---|')
+for tag in tags:
+    small = [json.loads(l) for l in open(f'{d}/small-{tag}.json')]
+    by = {}
+    for r in small:
+        by[(r['q'], r['scan'])] = r
+    cells = []
+    for q in (1, 2, 4, 8):
+        c = by[(q, 'codes')]; f = by[(q, 'float32')]
+        cells.append(f"{c['median_ms']/c['floor_ms']:.2f} / {f['median_ms']/f['floor_ms']:.2f}")
+    q1c.append(by[(1,'codes')]['median_ms']/by[(1,'codes')]['floor_ms']); q1f.append(by[(1,'float32')]['median_ms']/by[(1,'float32')]['floor_ms'])
+    q8c.append(by[(8,'codes')]['median_ms']/by[(8,'codes')]['floor_ms']); q8f.append(by[(8,'float32')]['median_ms']/by[(8,'float32')]['floor_ms'])
+    bigcells = []
+    bf = f'{d}/big-{tag}.json'
+    if os.path.exists(bf):
+        bl = [json.loads(l) for l in open(bf)]
+        for q in (64, 512):
+            pair = [r for r in bl if r['q'] == q]
+            if len(pair) == 2:
+                a, f = pair
+                bigcells.append(f"{a['median_ms']:.0f} / {f['median_ms']:.0f}")
+                big[q].append(a['median_ms'] / f['median_ms'])
+            else:
+                bigcells.append('-')
+    else:
+        bigcells = ['-', '-']
+    site, b, t = parse(tag)
+    pos = 9 if t == -1 else t
+    cb = by[(1,'codes')]['code_bytes'] / 1e6
+    r1 = f"{by[(1,'codes')]['rescored_median']}/{by[(1,'codes')]['rescored_max']}"
+    r8 = f"{by[(8,'codes')]['rescored_median']}/{by[(8,'codes')]['rescored_max']}"
+    print(f"| {site} {b} t={pos} | {cb:.0f} | " + ' | '.join(cells) + f" | {r1} | {r8} | " + ' | '.join(bigcells) + ' |')
+med = statistics.median
+print()
+print(f"medians over {len(tags)} sites (x the float32 floor measured beside each search): Q=1 codes {med(q1c):.2f}, float32 {med(q1f):.2f}; Q=8 codes {med(q8c):.2f}, float32 {med(q8f):.2f}; "
+      + ', '.join(f"Q={q} auto/float32 time ratio median {med(v):.2f}" for q, v in big.items() if v))

@@ -1,0 +1,255 @@
+package io.blocksim.search;
+
+import io.blocksim.Metric;
+import io.blocksim.spi.SearchResult;
+import io.blocksim.spi.Segments;
+import io.blocksim.spi.VectorSet;
+import io.blocksim.spi.VectorShard;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The compressed scan: exact top-k that reads every row's int8 codes (a quarter of the float32
+ * bytes) and the floats of only the rows it cannot exclude.
+ *
+ * <p>Pass 1 (all workers, chunks claimed in increasing order as in the float32 scan): for every row
+ * and query an interval [lo, hi] that provably holds the row's canonical score
+ * ({@link CodeBounds}: the coding error bound E stored with the codes, the float rounding of the
+ * code dot product, the query's normalization, the norm's rounding and the canonical score's own
+ * rounding), kept by {@link CodeCandidates}: the k best lower bounds, and every row whose upper
+ * bound reached the k-th best lower bound seen so far.
+ *
+ * <p>Pass 2 (per query, queries in parallel): T = the k-th best lower bound over all rows; every row
+ * with hi >= T is re-scored from the float32 shard by {@link CanonicalScores}, which also ranks them.
+ * Every row of the canonical top-k has hi >= its score >= the canonical k-th score >= T (k rows
+ * have scores >= their lo >= T), so the answer is exactly the float32 scan's: the same rows, order
+ * and scores, bit for bit, whatever the data (zero rows, ties, k = rows: then T is the lowest lower
+ * bound and every row is re-scored).
+ *
+ * <p>Thread safety: each search has its own state; the shards are only read.
+ */
+final class CodeScan {
+    /** Queries per kernel call: each chunk of codes is widened once for up to this many. */
+    static final int GROUP = 8;
+    /** Rows scored against every query group before moving on (their codes stay in L1/L2). */
+    private static final int BLOCK_ROWS = 256;
+    /** Above this dimension the bounds' growth factors get too large to be useful; the float32 scan runs. */
+    static final int MAX_DIM = 1 << 20;
+
+    private CodeScan() {
+    }
+
+    /** Whether {@code data} can be searched by codes: every shard has them. */
+    static boolean usable(VectorSet data) {
+        return data.hasCodes() && data.dim() < MAX_DIM;
+    }
+
+    /**
+     * The exact top-k of each query (already validated) by the compressed scan.
+     *
+     * @param pool helpers' pool, or null to scan on the calling thread alone
+     */
+    static SearchResult search(VectorSet data, float[][] queries, int k, Metric metric, int threads, int chunkRows,
+            Executor pool, SearchRules.NormsCache normsCache) {
+        int dim = data.dim();
+        int nq = queries.length;
+        boolean cosine = metric == Metric.COSINE;
+        float[][] prepared = cosine ? CpuSearchBackend.prepareQueries(queries, metric) : queries;
+        List<VectorShard> shards = data.shards();
+        MemorySegment[] norms = new MemorySegment[shards.size()];
+        boolean shareable = true;
+        for (int i = 0; i < shards.size(); i++) {
+            VectorShard s = shards.get(i);
+            if (cosine) {
+                norms[i] = normsCache.of(s, dim);
+            }
+            shareable &= Segments.shareable(s.codes().codes()) && Segments.shareable(s.codes().scales())
+                    && Segments.shareable(norms[i]) && Segments.shareable(s.vectors());
+        }
+        int[] chunks = chunks(shards, chunkRows);
+        int workers = shareable && pool != null ? Math.max(1, Math.min(threads, chunks.length / 3)) : 1;
+        CodeCandidates[] found = new CodeCandidates[workers];
+        for (int w = 0; w < workers; w++) {
+            found[w] = new CodeCandidates(nq, k);
+        }
+        int lanes = Vectorization.VECTOR_API ? Vectorization.LANES : 1;
+        Pass1 pass = new Pass1(shards, norms, chunks, dim, cosine, prepared, lanes);
+        Workers.run(workers == 1 ? null : pool, workers, w -> pass.run(found[w]));
+
+        int[][] rows = new int[nq][k];
+        float[][] scores = new float[nq][k];
+        int[] rescored = new int[nq];
+        AtomicInteger next = new AtomicInteger();
+        int mergers = shareable && pool != null ? Math.max(1, Math.min(threads, nq)) : 1;
+        Workers.run(mergers == 1 ? null : pool, mergers, w -> {
+            for (int q = next.getAndIncrement(); q < nq; q = next.getAndIncrement()) {
+                int[] candidates = survivors(found, q, k);
+                rescored[q] = candidates.length;
+                CanonicalScores.topK(data, queries[q], q, metric, k, candidates, rows[q], scores[q]);
+            }
+        });
+        return new SearchResult(metric, k, rows, scores, null, null, SearchResult.SCAN_CODES, rescored);
+    }
+
+    /** The rows of query {@code q} whose upper bound reaches the k-th best lower bound over all rows. */
+    private static int[] survivors(CodeCandidates[] found, int q, int k) {
+        int lows = 0;
+        int kept = 0;
+        for (CodeCandidates c : found) {
+            lows += c.lowCount(q);
+            kept += c.keptCount(q);
+        }
+        long[] all = new long[lows];
+        int at = 0;
+        for (CodeCandidates c : found) {
+            at = c.collectLows(q, all, at);
+        }
+        Arrays.sort(all);  // best lower bound first
+        float t = TopK.keyOf(all[k - 1]);
+        int[] out = new int[kept];
+        int n = 0;
+        for (CodeCandidates c : found) {
+            n = c.collectKept(q, t, out, n);
+        }
+        return Arrays.copyOf(out, n);
+    }
+
+    /** Chunks as (shard, first local row, row count) triples, in increasing global row order. */
+    private static int[] chunks(List<VectorShard> shards, int chunkRows) {
+        int count = 0;
+        for (VectorShard s : shards) {
+            count += (s.rows() + chunkRows - 1) / chunkRows;
+        }
+        int[] flat = new int[3 * count];
+        int c = 0;
+        for (int i = 0; i < shards.size(); i++) {
+            int rows = shards.get(i).rows();
+            for (int r = 0; r < rows; r += chunkRows) {
+                flat[3 * c] = i;
+                flat[3 * c + 1] = r;
+                flat[3 * c + 2] = Math.min(chunkRows, rows - r);
+                c++;
+            }
+        }
+        return flat;
+    }
+
+    /** Pass 1's shared, read-only description; each worker runs it with its own candidates. */
+    private static final class Pass1 {
+        private final VectorShard[] shards;
+        private final MemorySegment[] norms;
+        private final int[] chunks;
+        private final int dim;
+        private final boolean cosine;
+        private final float[][][] groups;
+        /** Per group of more than 4 queries: the 8-query kernels' interleaved copy (else null). */
+        private final MemorySegment[] interleaved;
+        /** Per query: |q|^2 and |q| (L2). */
+        private final double[] qq;
+        private final double[] qn;
+        private final double g;
+        private final double tiny;
+        private final AtomicInteger next = new AtomicInteger();
+
+        Pass1(List<VectorShard> shards, MemorySegment[] norms, int[] chunks, int dim, boolean cosine, float[][] queries,
+                int lanes) {
+            this.shards = shards.toArray(new VectorShard[0]);
+            this.norms = norms;
+            this.chunks = chunks;
+            this.dim = dim;
+            this.cosine = cosine;
+            int n = (queries.length + GROUP - 1) / GROUP;
+            groups = new float[n][][];
+            for (int i = 0; i < n; i++) {
+                groups[i] = Arrays.copyOfRange(queries, i * GROUP, Math.min(queries.length, (i + 1) * GROUP));
+            }
+            interleaved = new MemorySegment[n];
+            if (Vectorization.VECTOR_API) {
+                java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofAuto();
+                for (int i = 0; i < n; i++) {
+                    interleaved[i] = groups[i].length > 4 ? CodeKernels.interleave(groups[i], dim, arena) : null;
+                }
+            }
+            qq = new double[queries.length];
+            qn = new double[queries.length];
+            for (int j = 0; j < queries.length; j++) {
+                double sum = 0;
+                for (float f : queries[j]) {
+                    sum += (double) f * f;
+                }
+                qq[j] = sum;
+                qn[j] = Math.sqrt(sum);
+            }
+            int l = Math.max(lanes, 16);  // the bounds allow any order of up to dim + 16 terms
+            g = cosine ? CodeBounds.cosineGrowth(dim, l) : CodeBounds.l2Growth(dim, l);
+            tiny = (dim + l) * 0x1p-149;
+        }
+
+        void run(CodeCandidates out) {
+            int count = chunks.length / 3;
+            for (int c = next.getAndIncrement(); c < count; c = next.getAndIncrement()) {
+                VectorShard s = shards[chunks[3 * c]];
+                MemorySegment n = norms[chunks[3 * c]];
+                int start = chunks[3 * c + 1];
+                int end = start + chunks[3 * c + 2];
+                for (int r = start; r < end; r += BLOCK_ROWS) {
+                    int e = Math.min(end, r + BLOCK_ROWS);
+                    for (int gi = 0; gi < groups.length; gi++) {
+                        score(out, s, n, r, e, gi);
+                    }
+                }
+            }
+        }
+
+        private void score(CodeCandidates out, VectorShard s, MemorySegment n, int r0, int r1, int gi) {
+            float[][] q = groups[gi];
+            int qOff = gi * GROUP;
+            MemorySegment codes = s.codes().codes();
+            MemorySegment scales = s.codes().scales();
+            if (!Vectorization.VECTOR_API) {  // a constant: the JIT drops this branch on the vector path
+                scalar(out, codes, scales, n, r0, r1, s.firstRow(), q, qOff);
+                return;
+            }
+            if (cosine) {
+                CodeKernels.dot(out, codes, scales, n, r0, r1, s.firstRow(), dim, q, interleaved[gi], qOff, q.length, g, tiny);
+            } else {
+                CodeKernels.l2(out, codes, scales, r0, r1, s.firstRow(), dim, q, interleaved[gi], qq, qn, qOff, q.length, g,
+                        tiny);
+            }
+        }
+
+        /** The same as the kernels, one value at a time (for a JVM without the Vector API). */
+        private void scalar(CodeCandidates out, MemorySegment codes, MemorySegment scales, MemorySegment n, int r0, int r1,
+                int base, float[][] q, int qOff) {
+            float[] iv = out.interval;
+            for (int r = r0; r < r1; r++) {
+                long off = (long) r * dim;
+                float scale = scales.get(Norms.LE_FLOAT, (long) r * 8);
+                float err = scales.get(Norms.LE_FLOAT, (long) r * 8 + 4);
+                float cc = 0;
+                for (int d = 0; d < dim; d++) {
+                    float c = codes.get(ValueLayout.JAVA_BYTE, off + d);
+                    cc = Math.fma(c, c, cc);
+                }
+                for (int j = 0; j < q.length; j++) {
+                    float[] v = q[j];
+                    float acc = 0;
+                    for (int d = 0; d < dim; d++) {
+                        acc = Math.fma(codes.get(ValueLayout.JAVA_BYTE, off + d), v[d], acc);
+                    }
+                    float bar = out.bar[qOff + j];
+                    boolean may = cosine ? CodeBounds.cosine(acc, scale, err, n.get(Norms.LE_FLOAT, (long) r * 4), g, tiny,
+                            bar, iv) : CodeBounds.l2(acc, cc, scale, err, qq[qOff + j], qn[qOff + j], g, tiny, bar, iv);
+                    if (may) {
+                        out.offer(qOff + j, base + r, iv[0], iv[1]);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package io.blocksim.search;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.blocksim.InvalidArgumentException;
+import io.blocksim.Metric;
+import io.blocksim.ScanMode;
+import io.blocksim.spi.SearchResult;
+import io.blocksim.spi.ShardCodes;
+import io.blocksim.spi.VectorSet;
+import io.blocksim.spi.VectorShard;
+import io.blocksim.store.RowCodes;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 16: the compressed scan's answer is the float32 scan's, bit for bit (rows, order, scores),
+ * on adversarial data: outlier dimensions, near-duplicates a few ulps apart, exact ties and
+ * duplicated rows, zero rows and zero queries, huge (1e19) and tiny (1e-30, 1e-21: subnormal
+ * squares) magnitudes and mixes of them, k up to the row count; cosine and L2; one or several
+ * shards, with and without stored norms; 1 to 9 queries (single and grouped kernels, padded
+ * groups); dimensions with and without a vector tail; 1 and 3 threads, small chunks.
+ */
+class CodeScanPropertyTest {
+    @Property(tries = 150)
+    void theCompressedScanAnswersExactlyAsTheFloat32Scan(@ForAll long seed, @ForAll @IntRange(min = 1, max = 200) int rows,
+            @ForAll @IntRange(min = 1, max = 9) int nq, @ForAll @IntRange(min = 0, max = 9) int kind,
+            @ForAll boolean cosine) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        Metric metric = cosine ? Metric.COSINE : Metric.L2;
+        int[] dims = {1, 3, 8, 16, 24, 37, 64, 131};
+        int dim = dims[rnd.nextInt(dims.length)];
+        float[][] data = data(rnd, rows, dim, kind);
+        float[][] queries = new float[nq][];
+        for (int q = 0; q < nq; q++) {
+            int pick = rnd.nextInt(4);
+            queries[q] = pick == 0 ? data[rnd.nextInt(rows)].clone()
+                    : pick == 1 ? near(rnd, data[rnd.nextInt(rows)])
+                    : pick == 2 && rnd.nextInt(4) == 0 ? new float[dim]
+                    : data(rnd, 1, dim, kind)[0];
+        }
+        int k = rnd.nextInt(4) == 0 ? rows : 1 + rnd.nextInt(Math.min(rows, 12));
+        try (Arena arena = Arena.ofShared()) {
+            int[] sizes = rnd.nextBoolean() ? new int[] {rows} : new int[] {rows / 3, 0, rows - rows / 3};
+            VectorSet set = withCodes(arena, TestVectors.shards(arena, data, sizes, rnd.nextBoolean()));
+            for (int threads : new int[] {1, 3}) {
+                try (CpuSearchBackend b = new CpuSearchBackend(threads, 1 + rnd.nextInt(64))) {
+                    SearchResult want = b.search(set, queries, k, metric, ScanMode.FLOAT32);
+                    SearchResult got = b.search(set, queries, k, metric, ScanMode.CODES);
+                    assertEquals("float32", want.scan());
+                    assertNull(want.rescored());
+                    assertEquals("codes", got.scan());
+                    for (int q = 0; q < nq; q++) {
+                        String what = metric + " kind " + kind + " dim " + dim + " rows " + rows + " k " + k + " threads "
+                                + threads + " query " + q;
+                        assertArrayEquals(want.rows()[q], got.rows()[q], what);
+                        assertArrayEquals(want.scores()[q], got.scores()[q], what);
+                        assertTrue(got.rescored()[q] >= k && got.rescored()[q] <= rows, what + " rescored "
+                                + got.rescored()[q]);
+                    }
+                }
+            }
+        }
+    }
+
+    /** On plain gaussian rows the bound excludes most rows: the scan re-scores few (the bound is not vacuous). */
+    @Test
+    void theBoundExcludesMostRowsOfOrdinaryData() {
+        float[][] data = TestVectors.gaussian(4000, 96, 5);
+        float[][] queries = TestVectors.queries(data, 6, 6);
+        try (Arena arena = Arena.ofShared(); CpuSearchBackend b = new CpuSearchBackend(2)) {
+            VectorSet set = withCodes(arena, TestVectors.shards(arena, data, new int[] {1500, 2500}, true));
+            for (Metric m : Metric.values()) {
+                SearchResult r = b.search(set, queries, 10, m, ScanMode.CODES);
+                SearchResult f = b.search(set, queries, 10, m, ScanMode.FLOAT32);
+                for (int q = 0; q < queries.length; q++) {
+                    assertArrayEquals(f.rows()[q], r.rows()[q]);
+                    assertArrayEquals(f.scores()[q], r.scores()[q]);
+                    assertTrue(r.rescored()[q] < 400, m + " query " + q + " rescored " + r.rescored()[q]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void autoTakesTheCodesForFewQueriesAndTheFloatsForMany() {
+        float[][] data = TestVectors.gaussian(300, 16, 1);
+        try (Arena arena = Arena.ofShared(); CpuSearchBackend b = new CpuSearchBackend(2)) {
+            VectorSet plain = TestVectors.oneShard(arena, data);
+            VectorSet coded = withCodes(arena, plain);
+            float[][] few = TestVectors.queries(data, 2, 2);
+            float[][] many = TestVectors.queries(data, CpuSearchBackend.AUTO_CODES_MAX_QUERIES + 1, 3);
+            assertEquals("codes", b.search(coded, few, 5, Metric.COSINE).scan());
+            assertEquals("codes", b.search(coded, few, 5, Metric.COSINE, ScanMode.AUTO).scan());
+            assertEquals("float32", b.search(coded, many, 5, Metric.COSINE, ScanMode.AUTO).scan());
+            assertEquals("codes", b.search(coded, many, 5, Metric.L2, ScanMode.CODES).scan());
+            assertEquals("float32", b.search(plain, few, 5, Metric.COSINE, ScanMode.AUTO).scan());
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                    () -> b.search(plain, few, 5, Metric.COSINE, ScanMode.CODES));
+            assertTrue(e.getMessage().contains("blocksim index"), e.getMessage());
+        }
+    }
+
+    /** {@code set} with each shard's {@link RowCodes}, as a store holds them. */
+    static VectorSet withCodes(Arena arena, VectorSet set) {
+        List<VectorShard> out = new ArrayList<>();
+        for (VectorShard s : set.shards()) {
+            MemorySegment c = arena.allocate(Math.max(1, (long) s.rows() * set.dim()), 64);
+            MemorySegment sc = arena.allocate(Math.max(1, (long) s.rows() * 2 * Float.BYTES), 64);
+            RowCodes.encode(s.vectors(), s.rows(), set.dim(), c, sc);
+            out.add(new VectorShard(s.vectors(), s.norms(), s.firstRow(), s.rows(), new ShardCodes(c, sc)));
+        }
+        return new VectorSet(set.dim(), out);
+    }
+
+    private static float[] near(SplittableRandom rnd, float[] v) {
+        float[] out = v.clone();
+        for (int d = 0; d < out.length; d++) {
+            out[d] += Math.ulp(out[d]) * rnd.nextInt(-3, 4);
+        }
+        return out;
+    }
+
+    /**
+     * Kinds: 0 gaussian; 1 x 1e19; 2 x 1e-30; 3 small integers (ties) with zero rows; 4 duplicated
+     * rows; 5 a mix of 1e19, 1 and 1e-30 rows; 6 near-duplicates an ulp or two apart; 7 x 1e-21;
+     * 8 one outlier dimension 1e4 times the others; 9 rows that differ only in their outlier's sign
+     * or in one small value (near ties that the codes cannot tell apart).
+     */
+    static float[][] data(SplittableRandom rnd, int rows, int dim, int kind) {
+        float[][] out = new float[rows][dim];
+        int outlier = rnd.nextInt(dim);
+        for (int r = 0; r < rows; r++) {
+            if ((kind == 6 || kind == 9) && r >= 3) {
+                out[r] = out[rnd.nextInt(3)].clone();
+                for (int n = rnd.nextInt(4); n > 0; n--) {
+                    int d = rnd.nextInt(dim);
+                    out[r][d] = kind == 9 && d == outlier ? -out[r][d]
+                            : rnd.nextBoolean() ? Math.nextUp(out[r][d]) : Math.nextDown(out[r][d]);
+                }
+                continue;
+            }
+            double scale = switch (kind) {
+                case 1 -> 1e19;
+                case 2 -> 1e-30;
+                case 7 -> 1e-21;
+                case 5 -> new double[] {1e19, 1, 1e-30}[rnd.nextInt(3)];
+                default -> 1;
+            };
+            if (kind == 4 && r > 0 && rnd.nextBoolean()) {
+                out[r] = out[rnd.nextInt(r)].clone();
+                continue;
+            }
+            if (kind == 3 && rnd.nextInt(5) == 0) {
+                continue;  // a zero row
+            }
+            for (int d = 0; d < dim; d++) {
+                out[r][d] = kind == 3 ? rnd.nextInt(-2, 3) : (float) (rnd.nextGaussian() * scale);
+            }
+            if (kind == 8 || kind == 9) {
+                out[r][outlier] *= 1e4f;
+            }
+        }
+        if (rows > 0 && rnd.nextInt(6) == 0) {
+            Arrays.fill(out[rnd.nextInt(rows)], 0f);  // a zero row in any kind
+        }
+        return out;
+    }
+}
