@@ -205,6 +205,10 @@ public final class NpyFileWriter implements AutoCloseable {
         }
         FileChannel d;
         try {
+            long block = Files.getFileStore(temp).getBlockSize();
+            if (block <= 0 || DIRECT_ALIGN % block != 0) {
+                return 0; // a file system with larger blocks (some network ones): buffered writes
+            }
             d = FileChannel.open(temp, StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
         } catch (IOException | UnsupportedOperationException e) {
             return 0; // tmpfs and some others: buffered writes
@@ -213,6 +217,9 @@ public final class NpyFileWriter implements AutoCloseable {
             for (long off = 0; off < aligned; off += WRITE_CHUNK) {
                 writeFully(d, file.asSlice(off, Math.min(WRITE_CHUNK, aligned - off)).asByteBuffer(), off);
             }
+        } catch (IOException e) {
+            return 0; // refused part way (an alignment this file system wants): the buffered writes redo it all,
+                      // and a real error (a full disk) comes back from them
         }
         return aligned;
     }

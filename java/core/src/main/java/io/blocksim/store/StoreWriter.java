@@ -773,6 +773,8 @@ public final class StoreWriter implements AutoCloseable {
      */
     public void deleteLeftovers() {
         checkOpen();
+        awaitInFlight(); // its temp files are not leftovers
+        checkOpen();
         deleteUncommitted();
     }
 
@@ -1298,8 +1300,16 @@ public final class StoreWriter implements AutoCloseable {
                 throw e;
             }
             SealedShard sealed = files.sealed();
-            Manifest next = withShard(sealed);
-            next.validate(dir.resolve(Manifest.FILE));
+            Manifest next;
+            try {
+                next = withShard(sealed);
+                next.validate(dir.resolve(Manifest.FILE));
+            } catch (RuntimeException e) {
+                files.closeFiles(); // prepared, so close() would leave them open
+                finished = true;
+                open = null;
+                throw e;
+            }
             finished = true;
             open = null;
             beforeInFlight = manifest;
