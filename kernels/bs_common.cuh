@@ -35,6 +35,7 @@ typedef unsigned long long bs_u64;
 #define BS_BUF_MIN 512      // minimum candidate-buffer capacity per query slot
 #define BS_METRIC_COSINE 0
 #define BS_METRIC_L2 1
+#define BS_METRIC_KEYS 2   // merge_final: report the raw keys (cosine, or -(squared L2 distance))
 
 BS_DEV int bs_imin(int a, int b) { return a < b ? a : b; }
 BS_DEV int bs_imax(int a, int b) { return a > b ? a : b; }

@@ -178,6 +178,8 @@ BS_DEV void bs_merge_impl(const bs_u64* __restrict__ cand, long long candStride,
             } else {
                 id = bs_unpack_id(p);
                 const float key = bs_unpack_key(p);
+                // BS_METRIC_KEYS: the packed key itself (cosine, or -(squared L2 distance)), for a
+                // host that checks the k-th boundary against its own slack
                 score = metric == BS_METRIC_L2 ? sqrtf(0.0f - key) : key;
             }
             outScores[(size_t)q * k + j] = score;

@@ -52,13 +52,9 @@ struct ScanPlan {
     size_t smem = 0;
     const char* kernel = nullptr;
 };
-// occupancy: blocks per SM for (kernel, 256 threads, smem) from the occupancy calculator.
-inline ScanPlan planScan(int N, int Q, int k, int metric, int smCount, int occupancy,
-                         size_t maxSmemOptin, int rowsPerBlockOverride = 0) {
-    ScanPlan p;
-    p.qc = scanQueryChunk(Q, k, maxSmemOptin);
-    p.kernel = scanKernel(metric, p.qc);
-    p.smem = scanSmem(p.qc, k);
+// one wave of blocks: row blocks per query chunk so that all chunks' blocks fill the SMs once
+inline void planRowBlocks(ScanPlan& p, int N, int Q, int smCount, int occupancy,
+                          int rowsPerBlockOverride) {
     p.qChunks = (int)ceilDiv(Q, p.qc);
     const long long slots = (long long)smCount * std::max(1, occupancy);
     long long rb = std::max(1LL, slots / p.qChunks);
@@ -67,7 +63,59 @@ inline ScanPlan planScan(int N, int Q, int k, int metric, int smCount, int occup
     p.rowsPerBlock = (int)std::max(1LL, ceilDiv(N, rb));
     if (rowsPerBlockOverride > 0) p.rowsPerBlock = rowsPerBlockOverride;
     p.rowBlocks = (int)std::max(1LL, ceilDiv(N, p.rowsPerBlock));
+}
+// occupancy: blocks per SM for (kernel, 256 threads, smem) from the occupancy calculator.
+inline ScanPlan planScan(int N, int Q, int k, int metric, int smCount, int occupancy,
+                         size_t maxSmemOptin, int rowsPerBlockOverride = 0) {
+    ScanPlan p;
+    p.qc = scanQueryChunk(Q, k, maxSmemOptin);
+    p.kernel = scanKernel(metric, p.qc);
+    p.smem = scanSmem(p.qc, k);
+    planRowBlocks(p, N, Q, smCount, occupancy, rowsPerBlockOverride);
     return p;
+}
+
+// ---- the compressed scan (kernels/bs_codes.cuh) ----
+const int kMetricKeys = 2;  // merge_final: report the raw keys
+// 3 stages x 256 rows x 80 B of codes, 3 stages of the chunk's queries (64 floats each), the engine
+inline size_t codeScanSmem(int qc, int k) {
+    return 3 * 256 * 80 + 3 * (size_t)qc * 64 * 4 + engineBytes(qc, k);
+}
+inline int codeScanQueryChunk(int Q, int k, size_t maxSmemOptin) {
+    int qc = std::min(8, pow2ceil(Q));
+    while (qc > 1 && codeScanSmem(qc, k) > maxSmemOptin) qc >>= 1;
+    return qc;
+}
+inline const char* codeScanKernel(int metric, int qc) {
+    static const char* cos[] = {"blocksim_codescan_cos_q1", "blocksim_codescan_cos_q2", nullptr,
+                                "blocksim_codescan_cos_q4", nullptr, nullptr, nullptr,
+                                "blocksim_codescan_cos_q8"};
+    static const char* l2[] = {"blocksim_codescan_l2_q1", "blocksim_codescan_l2_q2", nullptr,
+                               "blocksim_codescan_l2_q4", nullptr, nullptr, nullptr,
+                               "blocksim_codescan_l2_q8"};
+    return metric == kMetricL2 ? l2[qc - 1] : cos[qc - 1];
+}
+// as planScan, with the code scan's kernels and shared memory (the codes need D % 16 == 0)
+inline ScanPlan planCodeScan(int N, int Q, int k, int metric, int smCount, int occupancy,
+                             size_t maxSmemOptin, int rowsPerBlockOverride = 0) {
+    ScanPlan p;
+    p.qc = codeScanQueryChunk(Q, k, maxSmemOptin);
+    p.kernel = codeScanKernel(metric, p.qc);
+    p.smem = codeScanSmem(p.qc, k);
+    planRowBlocks(p, N, Q, smCount, occupancy, rowsPerBlockOverride);
+    return p;
+}
+inline const char* rerankKernel(int metric) {
+    return metric == kMetricL2 ? "blocksim_rerank_l2" : "blocksim_rerank_cos";
+}
+inline size_t rerankSmem(int k) { return engineBytes(1, k); }
+// rerank: rows per block. A block reads 4 bytes of each row (its hi key) and scores only the few
+// survivors, so one wave of `slots` blocks over the rows, at least max(2048, 4 L(k)) rows a block
+// (its list of k candidates stays small next to the rows it covers).
+inline int rerankChunk(int k, int rows, int Q, long long slots) {
+    const long long base = std::max(2048, 4 * pow2ceil(k));
+    const long long perQuery = std::max(1LL, slots / std::max(1, Q));
+    return (int)std::max(base, ceilDiv(std::max(rows, 1), perQuery));
 }
 
 // merge: candidates per block before the final merge

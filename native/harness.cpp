@@ -107,9 +107,11 @@ struct ProblemSpec {
     double dupFrac;  // fraction of rows that copy an earlier row (exact ties)
     int zeroRows;    // rows that are all zeros
     uint64_t seed;
+    int oddRows = 0;  // rows the int8 codes meet at their extremes: half exactly codable (E = 0),
+                      // half with one outlier dimension (large E)
     bool operator<(const ProblemSpec& o) const {
-        return std::tie(N, D, dupFrac, zeroRows, seed) <
-               std::tie(o.N, o.D, o.dupFrac, o.zeroRows, o.seed);
+        return std::tie(N, D, dupFrac, zeroRows, seed, oddRows) <
+               std::tie(o.N, o.D, o.dupFrac, o.zeroRows, o.seed, o.oddRows);
     }
 };
 
@@ -119,8 +121,43 @@ struct Problem {
     std::vector<float> norms;   // float32 |x| (what the store keeps)
     std::vector<double> norm64; // float64 |x| (reference)
     long long lastCopy = -1;    // the last row that is a copy of an earlier row (-1: none)
-    DevBuf dX, dNorms;
+    std::vector<int8_t> codes;  // N x D int8 codes, as io.blocksim.store.RowCodes writes them
+    std::vector<float> scales;  // N x 2: scale, error bound
+    DevBuf dX, dNorms, dCodes, dScales;
 };
+
+// io.blocksim.store.RowCodes.encode: per row s = fl(max|x| / 127), c = clamp(rint(x / s)), and E
+// >= |x - s c| (the double sum raised by (D + 8) 2^-53 and D 2^-1073, rounded up to float).
+void encodeCodes(Problem& p) {
+    const long long N = p.spec.N, D = p.spec.D;
+    p.codes.assign((size_t)N * D, 0);
+    p.scales.assign((size_t)N * 2, 0.0f);
+    const double grow = 1 + (D + 8.0) * 0x1p-53, tiny = D * 0x1p-1074 * 2;
+    parallelFor(N, [&](long long r) {
+        const float* x = &p.X[(size_t)r * D];
+        int8_t* c = &p.codes[(size_t)r * D];
+        float mx = 0;
+        for (long long i = 0; i < D; ++i) mx = std::max(mx, std::fabs(x[i]));
+        const float sc = (float)(mx / 127.0);
+        double ss = 0;
+        if (sc == 0) {
+            for (long long i = 0; i < D; ++i) ss += (double)x[i] * x[i];
+        } else {
+            const double inv = 1.0 / sc;
+            for (long long i = 0; i < D; ++i) {
+                const long long v = std::min(127LL, std::max(-127LL, (long long)std::nearbyint(x[i] * inv)));
+                c[i] = (int8_t)v;
+                const double e = x[i] - (double)sc * v;
+                ss += e * e;
+            }
+        }
+        const double bound = ss == 0 ? 0 : std::sqrt(ss) * grow + tiny;
+        float err = (float)bound;
+        if (err < bound) err = std::nextafter(err, INFINITY);
+        p.scales[2 * r] = sc;
+        p.scales[2 * r + 1] = err;
+    });
+}
 
 std::unique_ptr<Problem> makeProblem(BsBackend& be, const ProblemSpec& s) {
     std::unique_ptr<Problem> p(new Problem);
@@ -145,6 +182,17 @@ std::unique_ptr<Problem> makeProblem(BsBackend& be, const ProblemSpec& s) {
         std::memcpy(&p->X[(size_t)i * D], &p->X[(size_t)j * D], D * sizeof(float));
         p->lastCopy = std::max(p->lastCopy, i);
     }
+    for (int o = 0; o < s.oddRows && N > 0; ++o) {
+        long long i = (long long)(r.u01() * N);
+        float* x = &p->X[(size_t)i * D];
+        if (o % 2 == 0) {  // small integers times a power of two, 127 among them: codes exact
+            for (long long d = 0; d < D; ++d) x[d] = std::ldexp((float)((long long)(r.u01() * 255) - 127), -3);
+            x[(size_t)(r.u01() * D)] = 127 * 0.125f;
+        } else {
+            x[(size_t)(r.u01() * D)] *= 1000.0f;  // one outlier dimension: the others lose precision
+        }
+        if (i == p->lastCopy) p->lastCopy = -1;
+    }
     for (int z = 0; z < s.zeroRows && N > 0; ++z) {
         long long i = (long long)(r.u01() * N);
         std::memset(&p->X[(size_t)i * D], 0, D * sizeof(float));
@@ -159,6 +207,11 @@ std::unique_ptr<Problem> makeProblem(BsBackend& be, const ProblemSpec& s) {
         p->norm64[i] = std::sqrt(a);
         p->norms[i] = (float)std::sqrt(a);
     });
+    encodeCodes(*p);
+    p->dCodes = DevBuf(&be, std::max<size_t>(16, p->codes.size()));
+    p->dScales = DevBuf(&be, p->scales.size() * 4);
+    be.upload(p->dCodes.p, p->codes.data(), p->codes.size());
+    be.upload(p->dScales.p, p->scales.data(), p->scales.size() * 4);
     p->dX = DevBuf(&be, p->X.size() * 4);
     p->dNorms = DevBuf(&be, p->norms.size() * 4);
     be.upload(p->dX.p, p->X.data(), p->X.size() * 4);
@@ -171,6 +224,7 @@ struct Queries {
     std::vector<float> raw;   // Q x D
     std::vector<float> hat;   // q / max(|q|, 1e-8): what the host passes for cosine
     std::vector<double> nq64;
+    std::vector<double> stats;  // per query |q|^2 and |q| of the raw query, summed in double
 };
 
 // special: 0 random; 1 query 0 is zero, query 1 copies a row that has duplicates, others random
@@ -202,10 +256,13 @@ Queries makeQueries(const Problem& p, int Q, uint64_t seed, int special) {
     }
     q.hat.resize(q.raw.size());
     q.nq64.resize(Q);
+    q.stats.resize(2 * (size_t)Q);
     for (int i = 0; i < Q; ++i) {
         double a = 0;
         for (int j = 0; j < D; ++j) a += (double)q.raw[(size_t)i * D + j] * q.raw[(size_t)i * D + j];
         q.nq64[i] = std::sqrt(a);
+        q.stats[2 * i] = a;
+        q.stats[2 * i + 1] = q.nq64[i];
         const double den = std::max(q.nq64[i], 1e-8);
         for (int j = 0; j < D; ++j) q.hat[(size_t)i * D + j] = (float)(q.raw[(size_t)i * D + j] / den);
     }
@@ -220,6 +277,8 @@ struct Tuning {
     int selectChunk = 0;   // gemm: rows of the tile per select block
     int tileRows = 0;      // gemm: rows per SGEMM tile
     int mergeChunk = 0;    // merge: candidates per merge block
+    int pieceRows = 0;     // codes: launch per piece of this many rows (idBase, listOffset)
+    int rerankChunk = 0;   // codes: rows per rerank block
 };
 
 struct SearchOut {
@@ -268,11 +327,45 @@ void launchMerges(BsBackend& be, DevBuf& a, DevBuf& b, long long M, int Q, int k
     if (plan) *plan += " final(" + std::to_string(M) + ")";
 }
 
+// Merges Q lists of M packed candidates (in a) down to one list of the k best per query, without
+// the final merge's decoding: returns the buffer that holds them at stride k.
+DevBuf* launchMergesToList(BsBackend& be, DevBuf& a, DevBuf& b, long long M, int Q, int k,
+                           const Tuning& tu, std::string* plan) {
+    const int chunk = tu.mergeChunk > 0 ? std::max(tu.mergeChunk, 2 * k) : mergeChunk(k);
+    long long stride = M;
+    DevBuf* cur = &a;
+    DevBuf* nxt = &b;
+    for (bool last = false; !last;) {
+        last = M <= chunk;
+        const int ch = last ? (int)M : chunk;
+        const long long nChunks = ceilDiv(M, ch);
+        const long long outStride = nChunks * k;
+        if (nxt->bytes < (size_t)Q * outStride * 8) *nxt = DevBuf(&be, (size_t)Q * outStride * 8);
+        const unsigned long long* c = cur->as<unsigned long long>();
+        int Mi = (int)M, ki = k, chi = ch;
+        unsigned long long* o = nxt->as<unsigned long long>();
+        long long cs = stride, os = outStride;
+        void* args[] = {&c, &cs, &Mi, &ki, &chi, &o, &os};
+        BsDim g;
+        g.x = (unsigned)nChunks;
+        g.y = (unsigned)Q;
+        be.launch("blocksim_merge_candidates", g, mergeSmem(k), args);
+        if (plan) *plan += " merge(" + std::to_string(M) + "->" + std::to_string(outStride) + ")";
+        std::swap(cur, nxt);
+        M = outStride;
+        stride = outStride;
+    }
+    return cur;
+}
+
 struct Searcher {
     BsBackend& be;
     const Problem& p;
     DevBuf dQ;       // queries as passed to the kernels (hat for cosine, raw for L2)
     DevBuf cand, cand2, outScores, outIds, tile;
+    DevBuf dStats, hiKeys, candLo, candLo2, rescored;  // the compressed scan
+    const DevBuf* tauList = nullptr;
+    int m = 0;                                        // the rerank's list length
     int Q = 0, k = 0, metric = 0;
     Searcher(BsBackend& b, const Problem& pr) : be(b), p(pr) {}
 
@@ -284,6 +377,8 @@ struct Searcher {
         const std::vector<float>& v = metric == kMetricCosine ? q.hat : q.raw;
         if (dQ.bytes < v.size() * 4) dQ = DevBuf(&be, v.size() * 4);
         be.upload(dQ.p, v.data(), v.size() * 4);
+        if (dStats.bytes < q.stats.size() * 8) dStats = DevBuf(&be, q.stats.size() * 8);
+        be.upload(dStats.p, q.stats.data(), q.stats.size() * 8);
         if (outScores.bytes < (size_t)Q * k * 4) {
             outScores = DevBuf(&be, (size_t)Q * k * 4);
             outIds = DevBuf(&be, (size_t)Q * k * 4);
@@ -397,10 +492,96 @@ struct Searcher {
         return plan;
     }
 
-    SearchOut fetch() {
+    // The compressed scan: per piece the code scan (lower bounds into lists of k, upper bounds into
+    // hiKeys), the lists merged to tau, per piece the gather re-rank keeping the best m of the
+    // survivors, then the merges; outScores/outIds hold Q x m raw keys (kMetricKeys).
+    std::string runCodes(const Tuning& tu, int mIn) {
+        const int N = p.spec.N, D = p.spec.D;
+        m = mIn;
+        const int piece = tu.pieceRows > 0 ? std::min(tu.pieceRows, N) : N;
+        const int qc = codeScanQueryChunk(Q, k, be.maxSmemOptin());
+        const char* kern = codeScanKernel(metric, qc);
+        const int occ = be.occupancy(kern, codeScanSmem(qc, k));
+        if (occ < 1) throw std::runtime_error(std::string(kern) + ": does not fit on an SM");
+        long long listsLo = 0;
+        for (long long p0 = 0; p0 < N; p0 += piece)
+            listsLo += planCodeScan((int)std::min<long long>(piece, N - p0), Q, k, metric, be.smCount(), occ,
+                                    be.maxSmemOptin(), tu.rowsPerBlock).rowBlocks;
+        const long long Mlo = listsLo * k;
+        if (candLo.bytes < (size_t)Q * Mlo * 8) candLo = DevBuf(&be, (size_t)Q * Mlo * 8);
+        if (hiKeys.bytes < (size_t)Q * N * 4) hiKeys = DevBuf(&be, std::max<size_t>(16, (size_t)Q * N * 4));
+        std::string plan;
+        int listOffset = 0;
+        for (long long p0 = 0; p0 < N; p0 += piece) {
+            const int rows = (int)std::min<long long>(piece, N - p0);
+            ScanPlan sp = planCodeScan(rows, Q, k, metric, be.smCount(), occ, be.maxSmemOptin(), tu.rowsPerBlock);
+            const signed char* C = (const signed char*)p.dCodes.as<int8_t>() + p0 * D;
+            const float* sc = p.dScales.as<float>() + 2 * p0;
+            const float* nr = p.dNorms.as<float>() + p0;
+            const float* qs = dQ.as<float>();
+            const double* st = dStats.as<double>();
+            float* hk = hiKeys.as<float>();
+            int Di = D, nQ = Q, ki = k, rpb = sp.rowsPerBlock, idBase = (int)p0, lo = listOffset;
+            long long hs = N, cs = Mlo;
+            unsigned long long* c = candLo.as<unsigned long long>();
+            void* args[] = {&C, &sc, &nr, (void*)&rows, &Di, &qs, &st, &nQ, &ki, &rpb, &idBase, &hk, &hs, &c, &cs, &lo};
+            BsDim g;
+            g.x = (unsigned)sp.qChunks;
+            g.y = (unsigned)sp.rowBlocks;
+            be.launch(sp.kernel, g, sp.smem, args);
+            if (p0 == 0)
+                plan = std::string(sp.kernel) + " grid(" + std::to_string(g.x) + "," + std::to_string(g.y) +
+                       ") rows/block " + std::to_string(sp.rowsPerBlock) + " pieces of " + std::to_string(piece);
+            listOffset += sp.rowBlocks;
+        }
+        tauList = launchMergesToList(be, candLo, candLo2, Mlo, Q, k, tu, &plan);
+
+        const char* rk = rerankKernel(metric);
+        const long long slots = (long long)be.smCount() * std::max(1, be.occupancy(rk, rerankSmem(m)));
+        auto chunkOf = [&](int rows) { return tu.rerankChunk > 0 ? tu.rerankChunk : rerankChunk(m, rows, Q, slots); };
+        long long listsRe = 0;
+        for (long long p0 = 0; p0 < N; p0 += piece) {
+            const int rows = (int)std::min<long long>(piece, N - p0);
+            listsRe += ceilDiv(rows, chunkOf(rows));
+        }
+        const long long M = listsRe * m;
+        if (cand.bytes < (size_t)Q * M * 8) cand = DevBuf(&be, (size_t)Q * M * 8);
+        if (rescored.bytes < (size_t)Q * 4) rescored = DevBuf(&be, (size_t)Q * 4);
+        std::vector<unsigned> zeros(Q, 0u);
+        be.upload(rescored.p, zeros.data(), (size_t)Q * 4);
+        listOffset = 0;
+        for (long long p0 = 0; p0 < N; p0 += piece) {
+            const int rows = (int)std::min<long long>(piece, N - p0);
+            const float* X = p.dX.as<float>() + p0 * D;
+            const float* nr = p.dNorms.as<float>() + p0;
+            const float* qs = dQ.as<float>();
+            const float* hk = hiKeys.as<float>();
+            const unsigned long long* tl = tauList->as<unsigned long long>();
+            long long hs = N, ts = k, cs = M;
+            int Di = D, tk = k, mi = m, ch = chunkOf(rows), idBase = (int)p0, lo = listOffset;
+            unsigned* rs = rescored.as<unsigned>();
+            unsigned long long* c = cand.as<unsigned long long>();
+            void* args[] = {&X, &nr, (void*)&rows, &Di, &qs, &hk, &hs, &tl, &ts, &tk, &mi, &ch, &idBase, &rs, &c, &cs, &lo};
+            BsDim g;
+            g.x = (unsigned)ceilDiv(rows, ch);
+            g.y = (unsigned)Q;
+            be.launch(rk, g, rerankSmem(m), args);
+            listOffset += (int)g.x;
+        }
+        plan += " rerank chunk " + std::to_string(chunkOf(std::min(piece, N))) + " m " + std::to_string(m);
+        if (outScores.bytes < (size_t)Q * m * 4) {
+            outScores = DevBuf(&be, (size_t)Q * m * 4);
+            outIds = DevBuf(&be, (size_t)Q * m * 4);
+        }
+        launchMerges(be, cand, cand2, M, Q, m, kMetricKeys, tu, outScores, outIds, &plan);
+        return plan;
+    }
+
+    SearchOut fetch(int per = 0) {
         SearchOut o;
-        o.scores.resize((size_t)Q * k);
-        o.ids.resize((size_t)Q * k);
+        if (per <= 0) per = k;
+        o.scores.resize((size_t)Q * per);
+        o.ids.resize((size_t)Q * per);
         be.download(o.scores.data(), outScores.p, o.scores.size() * 4);
         be.download(o.ids.data(), outIds.p, o.ids.size() * 4);
         return o;
@@ -527,6 +708,112 @@ CheckResult check(const Problem& p, const Queries& qs, int k, int metric, const 
 // ---------------------------------------------------------------------------------------------
 // cases
 
+// the packed candidate of bs_common.cuh, on the host
+unsigned long long hostPack(float key, int id) {
+    unsigned u;
+    std::memcpy(&u, &key, 4);
+    if ((u << 1) == 0u) u = 0u;
+    if ((u & 0x7fffffffu) > 0x7f800000u) u = 0xff800000u;
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return ((unsigned long long)u << 32) | (unsigned long long)(~(unsigned)id);
+}
+
+// The compressed scan, checked exactly: (1) every row's upper bound is at least its canonical score
+// (io.blocksim.search.CanonicalScores: double, clamped cosine / distance rounded to float); (2) tau
+// is at most the canonical k-th best (packed with its row); (3) the rows re-scored are exactly those
+// whose upper bound reaches tau; (4) the m keys returned are, bit for bit, the best m of those rows
+// by the float scan's own arithmetic (fmaf in order d = 0..D-1), padded with (id -1, NaN).
+CheckResult checkCodes(const Problem& p, const Queries& qs, int k, int m, int metric, BsBackend& be,
+                       const Searcher& s, const SearchOut& out) {
+    const int N = p.spec.N, D = p.spec.D, Q = qs.Q;
+    std::vector<float> hi((size_t)Q * N);
+    std::vector<unsigned long long> tau((size_t)Q * k);
+    std::vector<unsigned> resc(Q);
+    be.download(hi.data(), s.hiKeys.p, hi.size() * 4);
+    be.download(tau.data(), s.tauList->p, tau.size() * 8);
+    be.download(resc.data(), s.rescored.p, resc.size() * 4);
+    std::vector<std::string> errs(Q);
+    parallelFor(Q, [&](long long qi) {
+        const int q = (int)qi;
+        const float* qr = &qs.raw[(size_t)q * D];
+        const float* qh = &qs.hat[(size_t)q * D];
+        const unsigned long long t = tau[(size_t)q * k + k - 1];
+        std::vector<unsigned long long> canon(N), dev;
+        long long survivors = 0;
+        char b[512];
+        for (int r = 0; r < N; ++r) {
+            const float* x = &p.X[(size_t)r * D];
+            float ckey, dkey;
+            if (metric == kMetricCosine) {
+                double dot = 0, xx = 0;
+                float a = 0;
+                for (int d = 0; d < D; ++d) {
+                    dot += (double)x[d] * qr[d];
+                    xx += (double)x[d] * x[d];
+                    a = std::fma(x[d], qh[d], a);
+                }
+                const double c = dot / (std::max(std::sqrt(xx), 1e-8) * std::max(qs.nq64[q], 1e-8));
+                ckey = (float)std::min(1.0, std::max(-1.0, c));
+                dkey = a / std::max(p.norms[r], 1e-8f);
+            } else {
+                double ss = 0;
+                float a = 0;
+                for (int d = 0; d < D; ++d) {
+                    const double e = (double)x[d] - qr[d];
+                    ss += e * e;
+                    const float tf = x[d] - qr[d];
+                    a = std::fma(tf, tf, a);
+                }
+                ckey = -(float)std::sqrt(ss);
+                dkey = -a;
+            }
+            const float h = hi[(size_t)q * N + r];
+            if (!(h >= ckey)) {
+                std::snprintf(b, sizeof b, "q %d row %d: upper bound %.9g below the canonical key %.9g", q, r, h, ckey);
+                errs[q] = b;
+                return;
+            }
+            canon[r] = hostPack(ckey, r);
+            if (hostPack(h, r) >= t) {
+                ++survivors;
+                dev.push_back(hostPack(dkey, r));
+            }
+        }
+        std::sort(canon.begin(), canon.end(), std::greater<unsigned long long>());
+        if (t > canon[std::min(k, N) - 1]) {
+            std::snprintf(b, sizeof b, "q %d: tau %llx above the canonical k-th best %llx", q, t, canon[std::min(k, N) - 1]);
+            errs[q] = b;
+            return;
+        }
+        if (survivors != (long long)resc[q]) {
+            std::snprintf(b, sizeof b, "q %d: %u rows re-scored, expected %lld", q, resc[q], survivors);
+            errs[q] = b;
+            return;
+        }
+        std::sort(dev.begin(), dev.end(), std::greater<unsigned long long>());
+        for (int j = 0; j < m; ++j) {
+            const int id = out.ids[(size_t)q * m + j];
+            const float key = out.scores[(size_t)q * m + j];
+            const bool pad = j >= (int)dev.size();
+            const int eid = pad ? -1 : (int)~(unsigned)(dev[j] & 0xffffffffull);
+            const bool ok = pad ? (id == -1 && std::isnan(key)) : (id == eid && hostPack(key, id) == dev[j]);
+            if (!ok) {
+                std::snprintf(b, sizeof b, "q %d pos %d of %d: id %d key %.9g, expected id %d (of %zu survivors)", q, j, m, id, key, eid, dev.size());
+                errs[q] = b;
+                return;
+            }
+        }
+    });
+    CheckResult cr;
+    for (int q = 0; q < Q; ++q)
+        if (!errs[q].empty()) {
+            cr.ok = false;
+            cr.msg = errs[q];
+            break;
+        }
+    return cr;
+}
+
 struct Case {
     std::string name;
     ProblemSpec prob;
@@ -534,6 +821,7 @@ struct Case {
     bool gemm;
     int special;
     Tuning tu;
+    bool codes = false;  // the compressed scan (code scan + gather re-rank)
 };
 
 std::vector<Case> buildCases(bool quick) {
@@ -545,6 +833,16 @@ std::vector<Case> buildCases(bool quick) {
                       metric == kMetricCosine ? "cos" : "l2 ", ps.N, ps.D, Q, k, *tag ? " " : "",
                       tag);
         cs.push_back(Case{b, ps, Q, k, metric, gemm, special, tu});
+    };
+    auto codes = [&](const ProblemSpec& ps, int Q, int k, int special, Tuning tu, const char* tag) {
+        for (int metric : {kMetricCosine, kMetricL2}) {
+            char b[256];
+            std::snprintf(b, sizeof b, "codes %s N=%d D=%d Q=%d k=%d%s%s",
+                          metric == kMetricCosine ? "cos" : "l2 ", ps.N, ps.D, Q, k, *tag ? " " : "", tag);
+            Case c{b, ps, Q, k, metric, false, special, tu};
+            c.codes = true;
+            cs.push_back(c);
+        }
     };
     auto both = [&](const ProblemSpec& ps, int Q, int k, bool gemm, int special, Tuning tu,
                     const char* tag) {
@@ -582,6 +880,19 @@ std::vector<Case> buildCases(bool quick) {
         ProblemSpec f{613, 384, 0.1, 1, 6};
         both(f, 1024, 10, false, 1, dflt, "");
         both(f, 160, 3, true, 0, dflt, "");
+        Tuning pieces = small;  // several pieces (idBase, listOffset), lists and merge rounds
+        pieces.pieceRows = 1000;
+        pieces.rerankChunk = 600;
+        ProblemSpec h{2500, 384, 0.2, 4, 8, 40};
+        codes(h, 1, 1, 0, dflt, "k=1");
+        codes(h, 3, 10, 1, pieces, "dups+zeros+odd pieces");
+        codes(h, 8, 50, 1, dflt, "dups+zeros+odd");
+        codes(h, 5, 10, 0, pieces, "Q%QC!=0 pieces");
+        ProblemSpec i{300, 80, 0.1, 2, 9, 20};  // D % 64 != 0: a partial last stage
+        codes(i, 2, 300, 1, dflt, "k=rows D%64!=0");
+        codes(i, 9, 7, 0, dflt, "two query chunks");
+        ProblemSpec j{700, 16, 0.3, 3, 10, 30};
+        codes(j, 4, 20, 1, pieces, "D=16");
         return cs;
     }
     ProblemSpec a{1000, 384, 0.1, 3, 1};
@@ -625,6 +936,12 @@ std::vector<Case> buildCases(bool quick) {
     add(g, 2, 1024, kMetricCosine, false, 0, dflt, "");
     both(g, 64, 10, true, 1, dflt, "");
     add(g, 8, 1024, kMetricL2, true, 0, dflt, "");
+    ProblemSpec h{100003, 384, 0.02, 3, 6, 40};
+    codes(h, 1, 10, 1, dflt, "");
+    codes(h, 8, 10, 1, dflt, "");
+    codes(h, 8, 1000, 0, dflt, "");
+    codes(g, 1, 10, 1, dflt, "");
+    codes(g, 8, 10, 0, dflt, "");
     return cs;
 }
 
@@ -833,11 +1150,27 @@ int main(int argc, char** argv) {
                     Queries q = makeQueries(*prob, c.Q, c.prob.seed * 31 + c.Q + c.k, c.special);
                     Searcher s(*be, *prob);
                     s.setQueries(q, c.metric, c.k);
-                    plan = c.gemm ? s.runGemm(c.tu, q) : s.runScan(c.tu);
+                    const int m = std::min({c.k + 16, c.prob.N, 1024});
+                    plan = c.codes ? s.runCodes(c.tu, m) : c.gemm ? s.runGemm(c.tu, q) : s.runScan(c.tu);
                     be->sync();
                     const double tRun = now() - t0;
-                    SearchOut out = s.fetch();
-                    CheckResult cr = check(*prob, q, c.k, c.metric, out);
+                    SearchOut out;
+                    CheckResult cr;
+                    if (c.codes) {
+                        // exact checks of the bounds and the re-rank, then the usual check of the k
+                        // best (keys decoded as the final merge would)
+                        SearchOut keys = s.fetch(m);
+                        cr = checkCodes(*prob, q, c.k, m, c.metric, *be, s, keys);
+                        for (int i = 0; i < c.Q; ++i)
+                            for (int j = 0; j < c.k; ++j) {
+                                const float key = keys.scores[(size_t)i * m + j];
+                                out.ids.push_back(keys.ids[(size_t)i * m + j]);
+                                out.scores.push_back(c.metric == kMetricL2 ? std::sqrt(0.0f - key) : key);
+                            }
+                    } else {
+                        out = s.fetch();
+                    }
+                    if (cr.ok) cr = check(*prob, q, c.k, c.metric, out);
                     if (cr.ok && c.gemm) {
                         // the GEMM path re-scores exactly: it must equal the fused scan bit for bit
                         s.runScan(Tuning());

@@ -46,6 +46,11 @@ inline int atomicAdd(int* p, int v) {
     *p = o + v;
     return o;
 }
+inline unsigned atomicAdd(unsigned* p, unsigned v) {
+    unsigned o = *p;
+    *p = o + v;
+    return o;
+}
 inline unsigned __float_as_uint(float f) {
     unsigned u;
     std::memcpy(&u, &f, 4);

@@ -29,6 +29,11 @@ const BsEmuKernel kKernels[] = {
     BS_ENTRY(blocksim_scan_l2_q4),  BS_ENTRY(blocksim_scan_l2_q8),  BS_ENTRY(blocksim_select_cos),
     BS_ENTRY(blocksim_select_l2),   BS_ENTRY(blocksim_merge_candidates),
     BS_ENTRY(blocksim_merge_final),
+    BS_ENTRY(blocksim_codescan_cos_q1), BS_ENTRY(blocksim_codescan_cos_q2),
+    BS_ENTRY(blocksim_codescan_cos_q4), BS_ENTRY(blocksim_codescan_cos_q8),
+    BS_ENTRY(blocksim_codescan_l2_q1),  BS_ENTRY(blocksim_codescan_l2_q2),
+    BS_ENTRY(blocksim_codescan_l2_q4),  BS_ENTRY(blocksim_codescan_l2_q8),
+    BS_ENTRY(blocksim_rerank_cos),      BS_ENTRY(blocksim_rerank_l2),
 };
 }  // namespace
 

@@ -110,6 +110,12 @@ public final class LaunchPlan {
         names.add(selectKernel(Metric.L2));
         names.add(MERGE_CANDIDATES);
         names.add(MERGE_FINAL);
+        for (Metric m : Metric.values()) {
+            for (int qc : new int[] {1, 2, 4, 8}) {
+                names.add(codeScanKernel(m, qc));
+            }
+            names.add(rerankKernel(m));
+        }
         return names;
     }
 
@@ -130,8 +136,11 @@ public final class LaunchPlan {
     public static Scan planScan(int n, int q, int k, Metric metric, int smCount, Occupancy occupancy,
             long maxSmemOptin) {
         int qc = scanQueryChunk(q, k, maxSmemOptin);
-        String kernel = scanKernel(metric, qc);
-        long smem = scanSmem(qc, k);
+        return rowBlocks(n, q, qc, scanKernel(metric, qc), scanSmem(qc, k), smCount, occupancy);
+    }
+
+    /** One wave: row blocks per query chunk so that all chunks' blocks fill the SMs once. */
+    private static Scan rowBlocks(int n, int q, int qc, String kernel, long smem, int smCount, Occupancy occupancy) {
         int qChunks = (int) ceilDiv(q, qc);
         long slots = (long) smCount * Math.max(1, occupancy.blocksPerSm(kernel, smem));
         long rb = Math.max(1, slots / qChunks);
@@ -213,5 +222,59 @@ public final class LaunchPlan {
             m = out;
         }
         return new Merge(List.copyOf(rounds), m);
+    }
+
+    // ---- the compressed scan (kernels/bs_codes.cuh) ----
+
+    /** The code scan reads 16-byte runs of codes: rows must start 16-byte aligned. */
+    public static boolean codesRun(int dim) {
+        return dim % 16 == 0 && dim <= 4096;
+    }
+
+    /** 3 stages x 256 rows x 80 B of codes, 3 stages of the chunk's queries (64 floats each), then the engine. */
+    public static long codeScanSmem(int qc, int k) {
+        return 3L * 256 * 80 + 3L * qc * 64 * 4 + engineBytes(qc, k);
+    }
+
+    /** Queries per code scan block: the largest of 8, 4, 2, 1 that is {@code <= pow2ceil(Q)} and fits. */
+    public static int codeScanQueryChunk(int q, int k, long maxSmemOptin) {
+        int qc = Math.min(8, pow2ceil(q));
+        while (qc > 1 && codeScanSmem(qc, k) > maxSmemOptin) {
+            qc >>= 1;
+        }
+        return qc;
+    }
+
+    public static String codeScanKernel(Metric metric, int qc) {
+        if (qc != 1 && qc != 2 && qc != 4 && qc != 8) {
+            throw new IllegalArgumentException("no code scan kernel for " + qc + " queries per block");
+        }
+        return "blocksim_codescan_" + (metric == Metric.L2 ? "l2" : "cos") + "_q" + qc;
+    }
+
+    /** As {@link #planScan}, with the code scan's kernels and shared memory. */
+    public static Scan planCodeScan(int n, int q, int k, Metric metric, int smCount, Occupancy occupancy,
+            long maxSmemOptin) {
+        int qc = codeScanQueryChunk(q, k, maxSmemOptin);
+        return rowBlocks(n, q, qc, codeScanKernel(metric, qc), codeScanSmem(qc, k), smCount, occupancy);
+    }
+
+    public static String rerankKernel(Metric metric) {
+        return metric == Metric.L2 ? "blocksim_rerank_l2" : "blocksim_rerank_cos";
+    }
+
+    public static long rerankSmem(int k) {
+        return engineBytes(1, k);
+    }
+
+    /**
+     * Rows per re-rank block. A block reads 4 bytes of each row (its upper bound) and scores only
+     * the few survivors, so one wave of {@code slots} blocks over the rows, at least
+     * {@code max(2048, 4 L(k))} rows a block (its list of k stays small next to the rows it covers).
+     */
+    public static int rerankChunk(int k, int rows, int nq, long slots) {
+        long base = Math.max(2048, 4L * pow2ceil(k));
+        long perQuery = Math.max(1, slots / Math.max(1, nq));
+        return (int) Math.max(base, ceilDiv(Math.max(rows, 1), perQuery));
     }
 }

@@ -50,7 +50,36 @@ class LaunchPlanTest {
         assertEquals(8, LaunchPlan.scanQueryChunk(5, 10, OPTIN_H100));
         assertEquals("blocksim_scan_l2_q4", LaunchPlan.scanKernel(Metric.L2, 4));
         assertEquals("blocksim_scan_cos_q8", LaunchPlan.scanKernel(Metric.COSINE, 8));
-        assertEquals(12, LaunchPlan.allKernels().size());
+        assertEquals(22, LaunchPlan.allKernels().size());
+    }
+
+    /** kernels/README.md's code scan examples and native/bs_plan.h's rules. */
+    @Test
+    void codeScanSharedMemoryAndQueryChunks() {
+        assertEquals(66_464, LaunchPlan.codeScanSmem(1, 10));
+        assertEquals(101_536, LaunchPlan.codeScanSmem(8, 10));
+        assertEquals(198_816, LaunchPlan.codeScanSmem(8, 1024));
+        assertEquals(8, LaunchPlan.codeScanQueryChunk(8, 10, OPTIN_H100));
+        assertEquals(4, LaunchPlan.codeScanQueryChunk(8, 10, OPTIN_SM86));  // 101,536 > 99 KiB
+        assertEquals(4, LaunchPlan.codeScanQueryChunk(8, 1024, OPTIN_A100));
+        assertEquals("blocksim_codescan_l2_q2", LaunchPlan.codeScanKernel(Metric.L2, 2));
+        assertEquals("blocksim_rerank_cos", LaunchPlan.rerankKernel(Metric.COSINE));
+        assertEquals(4_256, LaunchPlan.rerankSmem(10));
+        assertTrue(LaunchPlan.codesRun(384));
+        assertTrue(!LaunchPlan.codesRun(388) && !LaunchPlan.codesRun(8));
+        LaunchPlan.Scan s = LaunchPlan.planCodeScan(858_923, 1, 10, Metric.COSINE, 132, (kernel, smem) -> 3, OPTIN_H100);
+        assertEquals("blocksim_codescan_cos_q1", s.kernel());
+        assertEquals(396, s.rowBlocks());
+        assertEquals(2_169, s.rowsPerBlock());
+    }
+
+    @Test
+    void rerankBlocksMakeOneWaveOfAtLeast2048Rows() {
+        // H200, 858,923 rows, Q = 1, 396 slots: 2,169 rows a block; Q = 8: 49 slots a query
+        assertEquals(2_169, LaunchPlan.rerankChunk(26, 858_923, 1, 396));
+        assertEquals(17_530, LaunchPlan.rerankChunk(26, 858_923, 8, 396));
+        assertEquals(2_048, LaunchPlan.rerankChunk(26, 1_000, 1, 396));
+        assertEquals(4_096, LaunchPlan.rerankChunk(1024, 1_000, 1, 396));
     }
 
     /** "H100, Q <= 8, k = 10: 132 SMs x 2 blocks"; M = 2,640 (QC 8) to 3,960 (QC 1), a single merge_final. */
