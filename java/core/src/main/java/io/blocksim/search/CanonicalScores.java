@@ -128,6 +128,30 @@ public final class CanonicalScores {
         }
     }
 
+    /**
+     * The lowest kernel key a row can have and still belong to the canonical top-k of a query,
+     * given the k-th best kernel key over all rows of the set. A kernel key is what a float32
+     * kernel ranks rows by, larger is better: for cosine the score {@code x . q' / |x|} with
+     * {@code q'} the query normalized and rounded to float and {@code |x|} the stored float norm;
+     * for L2 {@code -(squared distance)}, not the distance. The float sums may run in any order
+     * (any accumulator split, fma or not): {@link Slack} proves the bound for every such kernel
+     * against the canonical scores of this class, so every row of the canonical top-k has a kernel
+     * key of at least the returned value. D = 384 cosine: about {@code kthKernelKey - 9.5e-5}.
+     *
+     * <p>A NaN k-th key gives NaN (no bound); the result is {@code -infinity} when no finite bound
+     * holds (an L2 k-th key whose relaxed value overflows, or a dimension too large for the proof).
+     * Stateless: any thread.
+     *
+     * @param dim the vectors' dimension (the length of each float sum)
+     * @throws IllegalArgumentException when {@code dim < 1}
+     */
+    public static float lowestKeyInTopK(Metric metric, int dim, float kthKernelKey) {
+        if (dim < 1) {
+            throw new IllegalArgumentException("dim must be at least 1, got " + dim);
+        }
+        return Slack.of(java.util.Objects.requireNonNull(metric, "metric"), dim).relax(kthKernelKey);
+    }
+
     private static VectorShard shardOf(VectorSet data, int row) {
         var shards = data.shards();
         int lo = 0;

@@ -1,6 +1,7 @@
 package io.blocksim.search;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.blocksim.Metric;
 
@@ -43,5 +44,27 @@ class SlackTest {
     void noneIsTheIdentity() {
         assertEquals(0.25f, Slack.NONE.relax(0.25f));
         assertEquals(-7f, Slack.NONE.relax(-7f));
+    }
+
+    /** The public door the CUDA backend uses is exactly relax, bit for bit, for both metrics. */
+    @Test
+    void lowestKeyInTopKIsRelax() {
+        float[] keys = {1f, 0.999f, 0.5f, 0f, -0f, -0.25f, -1f, -4f, -1e-30f, -Float.MIN_VALUE, -1e30f,
+            -Float.MAX_VALUE, Float.NEGATIVE_INFINITY, Float.NaN};
+        java.util.Random rnd = new java.util.Random(14);
+        for (int dim : new int[] {1, 4, 384, 3840, 4096, 2_796_187, (1 << 23) - 16}) {
+            for (Metric m : Metric.values()) {
+                Slack s = Slack.of(m, dim);
+                for (float t : keys) {
+                    assertEquals(s.relax(t), CanonicalScores.lowestKeyInTopK(m, dim, t), m + " D=" + dim + " t=" + t);
+                }
+                for (int i = 0; i < 200; i++) {
+                    float t = m == Metric.COSINE ? rnd.nextFloat(-1f, 1f) : -Math.scalb(rnd.nextFloat(), rnd.nextInt(-140, 120));
+                    assertEquals(s.relax(t), CanonicalScores.lowestKeyInTopK(m, dim, t), m + " D=" + dim + " t=" + t);
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> CanonicalScores.lowestKeyInTopK(Metric.L2, 0, -1f));
+        assertThrows(NullPointerException.class, () -> CanonicalScores.lowestKeyInTopK(null, 4, -1f));
     }
 }

@@ -15,8 +15,11 @@ import jcuda.driver.JCudaDriver;
  * function of the facts, tested without a GPU.
  */
 public final class CudaProbe {
-    /** The {@code blocksim_abi_version} this host is written for (kernels/README.md). */
-    public static final int ABI_VERSION = 1;
+    /**
+     * The {@code blocksim_abi_version} this host is written for (kernels/README.md); 2 added
+     * {@code blocksim_merge_final}'s raw-key output ({@link LaunchPlan#METRIC_KEYS}).
+     */
+    public static final int ABI_VERSION = 2;
     /** Setting this system property (any value but "false") makes the probe report CUDA as disabled. */
     public static final String DISABLE_PROPERTY = "blocksim.cuda.disable";
 

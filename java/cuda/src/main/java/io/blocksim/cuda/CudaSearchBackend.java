@@ -2,6 +2,8 @@ package io.blocksim.cuda;
 
 import io.blocksim.ClosedException;
 import io.blocksim.InvalidArgumentException;
+import io.blocksim.ScanMode;
+import io.blocksim.search.CpuSearchBackend;
 import io.blocksim.search.SearchRules;
 import io.blocksim.Metric;
 import io.blocksim.search.Norms;
@@ -47,6 +49,11 @@ import jcuda.driver.JCudaDriver;
  * one stream, one synchronization before the download. Query batches keep the candidate buffer
  * bounded. Dimensions the kernels do not take ({@code D % 4 != 0}, {@code D > 4096}) and
  * {@code k > 1024} are answered by the CPU backend.
+ *
+ * <p>The kernels return more than k rows per query so that the host can prove they hold the
+ * canonical top-k ({@link QueryPrep#finish}); a query whose k-th place is tied too widely for
+ * that (a zero query, many duplicate rows) is answered by a CPU backend this one opens on first
+ * need, counted by {@link #boundaryFallbacks}.
  *
  * <p>Thread safety: any number of threads may share one backend, but {@link #search} and
  * {@link #close} are {@code synchronized}, so searches run one at a time: the backend owns one
@@ -207,6 +214,8 @@ public final class CudaSearchBackend implements SearchBackend {
     private String stage = "starting";
     private long streamedPieces;
     private long uploadedBytes;
+    private long boundaryFallbacks;
+    private CpuSearchBackend cpu;  // for the queries the boundary check cannot settle; opened on first need
     private boolean closed;
 
     private CudaSearchBackend(CudaDevice device, Options options) {
@@ -281,6 +290,14 @@ public final class CudaSearchBackend implements SearchBackend {
         return streamedPieces;
     }
 
+    /**
+     * Queries answered on the CPU because the device's extra candidates could not prove that they
+     * hold the canonical top-k (many rows tied near the k-th), since creation.
+     */
+    public long boundaryFallbacks() {
+        return boundaryFallbacks;
+    }
+
     /** Bytes copied host to device for shard data, since creation. */
     public long uploadedBytes() {
         return uploadedBytes;
@@ -331,21 +348,50 @@ public final class CudaSearchBackend implements SearchBackend {
             List<UploadPlan.Piece> pieces = UploadPlan.pieces(rows, first, dim, options.pieceBytes());
             float[] prepared = QueryPrep.prepare(queries, metric);
             int nq = queries.length;
-            int[][] outRows = new int[nq][];
-            float[][] outScoresAll = new float[nq][];
-            int batch = batchSize(pieces, nq, k, metric);
+            int setRows = data.rows();
+            int m = BoundaryCheck.candidates(k, setRows);
+            int[][] candidates = new int[nq][];
+            float[][] keys = new float[nq][];
+            int batch = batchSize(pieces, nq, m, metric);
             for (int q0 = 0; q0 < nq; q0 += batch) {
                 int n = Math.min(batch, nq - q0);
-                runBatch(shards, norms, pieces, prepared, q0, n, dim, k, metric, outRows, outScoresAll);
+                runBatch(shards, norms, pieces, prepared, q0, n, dim, m, metric, candidates, keys);
             }
-            // the host re-score (double, D reads per row) cost ~15 us a query on one core: 15 ms at Q = 1,024 (H200 run)
+            int[][] outRows = new int[nq][];
+            float[][] outScoresAll = new float[nq][];
+            List<Integer> onCpu = new ArrayList<>();
+            for (int q = 0; q < nq; q++) {
+                if (BoundaryCheck.certain(keys[q], candidates[q], k, setRows, metric, dim)) {
+                    outRows[q] = new int[k];
+                    outScoresAll[q] = new float[k];
+                } else {
+                    onCpu.add(q);
+                }
+            }
+            // the host re-score (double, D reads per row) cost ~15 us a query on one core: 15 ms at Q = 1,024 (H200 run,
+            // k = 10 rows a query; it now reads the m candidates)
             boolean shareable = true;  // a confined arena's segments may be read by this thread alone
             for (int i = 0; i < shards.size(); i++) {
                 shareable &= Segments.shareable(shards.get(i).vectors()) && Segments.shareable(norms[i]);
             }
             java.util.stream.IntStream qs = java.util.stream.IntStream.range(0, nq);
-            (shareable && nq >= PARALLEL_FINISH_QUERIES ? qs.parallel() : qs).forEach(
-                    q -> QueryPrep.finish(data, queries[q], q, metric, k, outRows[q], outScoresAll[q]));
+            (shareable && nq >= PARALLEL_FINISH_QUERIES ? qs.parallel() : qs).filter(q -> outRows[q] != null).forEach(
+                    q -> QueryPrep.finish(data, queries[q], q, metric, k, candidates[q], outRows[q], outScoresAll[q]));
+            if (!onCpu.isEmpty()) {
+                float[][] tied = new float[onCpu.size()][];
+                for (int i = 0; i < tied.length; i++) {
+                    tied[i] = queries[onCpu.get(i)];
+                }
+                if (cpu == null) {
+                    cpu = new CpuSearchBackend();
+                }
+                SearchResult r = cpu.search(data, tied, k, metric, ScanMode.FLOAT32);
+                for (int i = 0; i < tied.length; i++) {
+                    outRows[onCpu.get(i)] = r.rows()[i];
+                    outScoresAll[onCpu.get(i)] = r.scores()[i];
+                }
+                boundaryFallbacks += tied.length;
+            }
             return new SearchResult(metric, k, outRows, outScoresAll);
         } catch (CudaException e) {
             drainStreams();
@@ -410,8 +456,13 @@ public final class CudaSearchBackend implements SearchBackend {
         return n;
     }
 
+    /**
+     * The device's {@code k} best rows of queries {@code q0..q0+nq-1} by kernel key, best first,
+     * into {@code outRows} and their raw keys into {@code outKeys} (the caller passes k = m, the
+     * candidates per query: {@link BoundaryCheck#candidates}).
+     */
     private void runBatch(List<VectorShard> shards, MemorySegment[] norms, List<UploadPlan.Piece> pieces,
-            float[] prepared, int q0, int nq, int dim, int k, Metric metric, int[][] outRows, float[][] outScoresAll) {
+            float[] prepared, int q0, int nq, int dim, int k, Metric metric, int[][] outRows, float[][] outKeys) {
         boolean gemm = gemm(nq);
         long total = totalLists(pieces, nq, k, metric);
         long candStride = total * k;
@@ -480,7 +531,7 @@ public final class CudaSearchBackend implements SearchBackend {
             stride = r.outStride();
         }
         launch(LaunchPlan.MERGE_FINAL, 1, nq, LaunchPlan.mergeSmem(k),
-                cur, stride, (int) merge.finalM(), k, LaunchPlan.metricCode(metric), scores, ids);
+                cur, stride, (int) merge.finalM(), k, LaunchPlan.METRIC_KEYS, scores, ids);
         stage = "running the kernels";
         JCudaDriver.cuStreamSynchronize(compute);
         stage = "downloading the results";
@@ -489,14 +540,8 @@ public final class CudaSearchBackend implements SearchBackend {
         JCudaDriver.cuMemcpyDtoH(Pointer.to(sc), scores, (long) sc.length * Float.BYTES);
         JCudaDriver.cuMemcpyDtoH(Pointer.to(id), ids, (long) id.length * Integer.BYTES);
         for (int q = 0; q < nq; q++) {
-            int[] r = new int[k];
-            float[] v = new float[k];
-            System.arraycopy(id, q * k, r, 0, k);
-            for (int j = 0; j < k; j++) {
-                v[j] = sc[q * k + j] + 0.0f;  // -0 reads as 0, as on the CPU
-            }
-            outRows[q0 + q] = r;
-            outScoresAll[q0 + q] = v;
+            outRows[q0 + q] = java.util.Arrays.copyOfRange(id, q * k, q * k + k);
+            outKeys[q0 + q] = java.util.Arrays.copyOfRange(sc, q * k, q * k + k);
         }
     }
 
@@ -679,6 +724,11 @@ public final class CudaSearchBackend implements SearchBackend {
                 }
             },
             queriesBuf::free, candA::free, candB::free, tile::free, outScores::free, outIds::free,
+            () -> {
+                if (cpu != null) {
+                    cpu.close();
+                }
+            },
             () -> {
                 for (int i = 0; i < 2; i++) {
                     JCudaDriver.cuMemFreeHost(staging[i]);

@@ -19,9 +19,15 @@ public final class LaunchPlan {
     public static final int MAX_QUERIES = 65535;
     /** Score tiles of the SGEMM path are kept under this many bytes (what the harness uses). */
     public static final long GEMM_TILE_BYTES = 256L << 20;
-    /** The kernels' merge_final metric argument. */
+    /** The kernels' merge_final metric argument: report cosine scores. */
     public static final int METRIC_COSINE = 0;
+    /** merge_final reports L2 distances (the square root of the squared distance). */
     public static final int METRIC_L2 = 1;
+    /**
+     * merge_final reports the raw packed keys, either metric: the cosine score or
+     * {@code -(squared L2 distance)}; a missing entry is id -1 with NaN (ABI version 2).
+     */
+    public static final int METRIC_KEYS = 2;
 
     private LaunchPlan() {
     }

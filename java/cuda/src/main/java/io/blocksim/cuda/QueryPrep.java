@@ -36,19 +36,33 @@ public final class QueryPrep {
     }
 
     /**
-     * The reported scores: the device's k rows of one query rescored on the host by
+     * The reported top-k of one query: the device's m candidate rows rescored on the host by
      * {@link CanonicalScores} (the CPU backend's routine: double, one fixed order, cosine clamped)
      * and ranked by those scores, ties to the lower row, so a pair scores the same on both backends
-     * and in any batch. The rows themselves are the device's top-k by its float keys: unlike the
-     * CPU backend, which keeps every row within a proven slack of the k-th key, a row whose
-     * canonical score ties or beats the k-th within float rounding may still be left out here
-     * (fetching k plus a slack from the kernels would close that; not done without a GPU to test).
+     * and in any batch.
      *
+     * <p>The protocol that makes the rows exact. The kernels rank by float32 keys (cosine score,
+     * or {@code -(squared L2 distance)}) that differ from the canonical scores by rounding, so a
+     * row just below the device's k-th key may still tie or beat the canonical k-th. The backend
+     * therefore asks for {@code m = min(k + max(16, k), 1024, rows)} rows by key
+     * ({@link BoundaryCheck#candidates}) and uses them only when {@link BoundaryCheck#certain}:
+     * every row was returned, or the m-th key is strictly below
+     * {@link CanonicalScores#lowestKeyInTopK} of the k-th key T. Why that suffices: T is the k-th
+     * best key over all rows (the device's m best contain its k best), so by {@code Slack}'s
+     * argument, which holds for any float summation order, every row of the canonical top-k has a
+     * key at least that bound; the rows not returned have keys at most the m-th (an equal key goes
+     * to the lower row first), so with the m-th strictly below the bound every such row is among
+     * the m. Otherwise (many rows tied near the k-th: a zero query, exact duplicates) the query is
+     * answered by the CPU backend instead.
+     *
+     * @param candidates the m rows the device returned (any order; at least k distinct)
+     * @param outRows receives the k rows, best first
+     * @param outScores receives their canonical scores
      * @throws io.blocksim.InvalidDataException when an L2 distance exceeds float32's range
      */
-    public static void finish(VectorSet data, float[] query, int queryIndex, Metric metric, int k, int[] rows,
-            float[] scores) {
-        CanonicalScores.topK(data, query, queryIndex, metric, k, rows, rows, scores);
+    public static void finish(VectorSet data, float[] query, int queryIndex, Metric metric, int k, int[] candidates,
+            int[] outRows, float[] outScores) {
+        CanonicalScores.topK(data, query, queryIndex, metric, k, candidates, outRows, outScores);
     }
 
     /**

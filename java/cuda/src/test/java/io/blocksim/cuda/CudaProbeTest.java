@@ -39,9 +39,9 @@ class CudaProbeTest {
         assertFalse(v.usable());
         assertTrue(v.reason().contains("CUDA 12.4") && v.reason().contains("R580"), v.reason());
 
-        v = CudaProbe.decide(h100().withKernels(null, 2, "summary"));
+        v = CudaProbe.decide(h100().withKernels(null, 1, "summary"));  // a fatbin from before the raw keys
         assertFalse(v.usable());
-        assertTrue(v.reason().contains("ABI version 2"), v.reason());
+        assertTrue(v.reason().contains("ABI version 1, this host expects 2"), v.reason());
 
         v = CudaProbe.decide(h100().withKernels(null, CudaProbe.ABI_VERSION, "NVIDIA H100 (sm_90, 132 SMs)"));
         assertEquals(new CudaProbe.Verdict(true, "NVIDIA H100 (sm_90, 132 SMs)"), v);

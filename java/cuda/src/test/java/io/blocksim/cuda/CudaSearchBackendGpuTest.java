@@ -206,7 +206,9 @@ class CudaSearchBackendGpuTest {
                 compare(set, new float[][] {queries[0], queries[1]}, k, m, "ties small Q");
             }
         }
+        long fallbacks = gpu.boundaryFallbacks();
         SearchResult zero = gpu.search(set, new float[][] {queries[1]}, 20, Metric.COSINE);
+        assertEquals(fallbacks + 1, gpu.boundaryFallbacks(), "every row ties with the k-th: answered on the CPU");
         for (int i = 0; i < 20; i++) {
             assertEquals(i, zero.rows()[0][i]);
             assertEquals(0f, zero.scores()[0][i]);
