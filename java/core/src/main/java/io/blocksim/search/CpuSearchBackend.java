@@ -164,8 +164,7 @@ public final class CpuSearchBackend implements SearchBackend {
             case FLOAT32 -> false;
             case CODES -> {
                 if (!CodeScan.usable(data)) {
-                    throw new InvalidArgumentException("the candidates have no codes for the compressed scan: add them"
-                            + " with 'blocksim index STORE', or search with --scan float32 (or auto)");
+                    throw new InvalidArgumentException(SearchRules.NO_CODES);
                 }
                 yield true;
             }

@@ -15,6 +15,10 @@ import java.util.WeakHashMap;
  * reported scores are ordered, and where row norms come from when a shard has none.
  */
 public final class SearchRules {
+    /** What a compressed-scan request on data without codes is refused with (every backend alike). */
+    public static final String NO_CODES = "the candidates have no codes for the compressed scan: add them"
+            + " with 'blocksim index STORE', or search with --scan float32 (or auto)";
+
     private SearchRules() {
     }
 

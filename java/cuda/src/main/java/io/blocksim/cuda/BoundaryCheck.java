@@ -34,9 +34,11 @@ final class BoundaryCheck {
     }
 
     /**
-     * True when the m rows certainly contain the canonical top-k of the whole set: every entry is
-     * a real row (id >= 0, key not NaN) and either every row of the set was returned
-     * ({@code m == rows}) or the m-th key lies strictly below the lowest key a canonical top-k row
+     * True when the m rows certainly contain the canonical top-k of the whole set: the entries are
+     * real rows (id >= 0, key not NaN), except possibly a tail of padding (id -1 with a NaN key: the
+     * kernels had fewer than m candidates, so they returned every one, which holds the top-k; the
+     * compressed scan's survivors do), and either all candidates were returned (padding, or
+     * {@code m == rows}) or the m-th key lies strictly below the lowest key a canonical top-k row
      * can have, {@link CanonicalScores#lowestKeyInTopK} of the k-th key.
      *
      * @param keys the kernel keys best first (merge_final with {@link LaunchPlan#METRIC_KEYS}):
@@ -51,16 +53,32 @@ final class BoundaryCheck {
         if (ids.length != m || k < 1 || k > m || m > rows) {
             throw new IllegalArgumentException(m + " keys, " + ids.length + " ids, k = " + k + ", " + rows + " rows");
         }
-        for (int j = 0; j < m; j++) {
+        int n = m;
+        while (n > 0 && ids[n - 1] == -1 && Float.isNaN(keys[n - 1])) {
+            n--;  // the kernels' padding
+        }
+        if (n < k) {
+            return false;  // fewer than k candidates: never from a correct search
+        }
+        for (int j = 0; j < n; j++) {
             if (ids[j] < 0 || Float.isNaN(keys[j])) {
-                return false;  // a missing entry: the device did not return m rows
+                return false;  // a missing entry among real ones
             }
         }
-        if (m == rows) {
+        if (n < m || m == rows) {
             return true;
         }
         // rows left out have keys <= keys[m - 1] (an equal key with a higher id), and a key equal to the
         // bound may still be in the top-k: hence strict
         return keys[m - 1] < CanonicalScores.lowestKeyInTopK(metric, dim, keys[k - 1]);
+    }
+
+    /** The rows without the kernels' padding (a tail of -1), for {@link QueryPrep#finish}. */
+    static int[] withoutPadding(int[] ids) {
+        int n = ids.length;
+        while (n > 0 && ids[n - 1] == -1) {
+            n--;
+        }
+        return n == ids.length ? ids : java.util.Arrays.copyOf(ids, n);
     }
 }

@@ -13,6 +13,8 @@ import io.blocksim.spi.SearchResult;
 import io.blocksim.spi.Segments;
 import io.blocksim.spi.VectorSet;
 import io.blocksim.spi.VectorShard;
+import io.blocksim.spi.ShardCodes;
+import io.blocksim.store.RowCodes;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -208,6 +210,9 @@ public final class CudaSearchBackend implements SearchBackend {
     private final Buffer tile = new Buffer();
     private final Buffer outScores = new Buffer();
     private final Buffer outIds = new Buffer();
+    private final Buffer statsBuf = new Buffer();
+    private final Buffer boundsBuf = new Buffer();
+    private final Buffer rescoredBuf = new Buffer();
     private final Cublas cublas;
     private final String cublasNote;
     private final SearchRules.NormsCache normsCache = new SearchRules.NormsCache();
@@ -315,17 +320,51 @@ public final class CudaSearchBackend implements SearchBackend {
     }
 
     @Override
-    public synchronized SearchResult search(VectorSet data, float[][] queries, int k, Metric metric) {
+    public SearchResult search(VectorSet data, float[][] queries, int k, Metric metric) {
+        return search(data, queries, k, metric, ScanMode.AUTO);
+    }
+
+    @Override
+    public boolean supportsCodes() {
+        return true;
+    }
+
+    /**
+     * Up to this many queries {@link ScanMode#AUTO} takes the compressed scan on the device (when
+     * the data has codes, {@code dim % 16 == 0} and the codes and floats fit the residency budget
+     * together): one query chunk of the scan kernels, which then reads a quarter of the bytes. Not
+     * yet measured on a GPU; the CPU's measured limit is {@link CpuSearchBackend#AUTO_CODES_MAX_QUERIES}.
+     */
+    public static final int AUTO_CODES_MAX_QUERIES = 8;
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The compressed scan ({@link ScanMode#CODES}, or {@link ScanMode#AUTO} for at most
+     * {@link #AUTO_CODES_MAX_QUERIES} queries) keeps each piece's codes resident beside its floats,
+     * scans the codes for a proven interval of every row's canonical score, and re-ranks from the
+     * floats only the rows whose upper bound reaches the k-th best lower bound (kernels/README.md,
+     * "the compressed scan"). A {@link ScanMode#CODES} request the device cannot run that way
+     * ({@code dim % 16 != 0}, or codes and floats above the residency budget) is answered by the CPU
+     * backend's compressed scan, and the result says so.
+     *
+     * @throws InvalidArgumentException also for {@link ScanMode#CODES} on data without codes
+     */
+    @Override
+    public synchronized SearchResult search(VectorSet data, float[][] queries, int k, Metric metric, ScanMode scan) {
         if (closed) {
             throw new ClosedException("the CUDA backend is closed");
         }
         try (var lease = data.guard().acquire()) {  // the shards stay mapped while they are uploaded
-            return searchLeased(data, queries, k, metric);
+            return searchLeased(data, queries, k, metric, scan == null ? ScanMode.AUTO : scan);
         }
     }
 
-    private SearchResult searchLeased(VectorSet data, float[][] queries, int k, Metric metric) {
+    private SearchResult searchLeased(VectorSet data, float[][] queries, int k, Metric metric, ScanMode scan) {
         validate(data, queries, k);
+        if (scan == ScanMode.CODES && !data.hasCodes()) {
+            throw new InvalidArgumentException(SearchRules.NO_CODES);
+        }
         int dim = data.dim();
         if (!supports(dim, k, metric)) {
             throw new InvalidArgumentException("the cuda backend does not run dim " + dim + " with k " + k
@@ -346,16 +385,36 @@ public final class CudaSearchBackend implements SearchBackend {
                 first[i] = shards.get(i).firstRow();
             }
             List<UploadPlan.Piece> pieces = UploadPlan.pieces(rows, first, dim, options.pieceBytes());
-            float[] prepared = QueryPrep.prepare(queries, metric);
             int nq = queries.length;
+            boolean codes = scan != ScanMode.FLOAT32 && data.hasCodes() && LaunchPlan.codesRun(dim)
+                    && (scan == ScanMode.CODES || nq <= AUTO_CODES_MAX_QUERIES)
+                    && codesFit(shards, pieces, dim);
+            if (scan == ScanMode.CODES && !codes) {
+                String why = LaunchPlan.codesRun(dim) ? "its codes and floats do not fit the device's residency budget together"
+                        : "its compressed scan needs dim a multiple of 16 (here " + dim + ")";
+                return cpu().search(data, queries, k, metric, ScanMode.CODES).ranOn("cpu",
+                        "the cuda backend did not run the compressed scan (" + why + "); the cpu backend ran it");
+            }
+            float[] prepared = QueryPrep.prepare(queries, metric);
             int setRows = data.rows();
             int m = BoundaryCheck.candidates(k, setRows);
             int[][] candidates = new int[nq][];
             float[][] keys = new float[nq][];
-            int batch = batchSize(pieces, nq, m, metric);
-            for (int q0 = 0; q0 < nq; q0 += batch) {
-                int n = Math.min(batch, nq - q0);
-                runBatch(shards, norms, pieces, prepared, q0, n, dim, m, metric, candidates, keys);
+            int[] rescored = codes ? new int[nq] : null;
+            if (codes) {
+                double[] stats = QueryPrep.stats(queries);
+                int batch = codesBatchSize(pieces, nq, k, m, metric, setRows);
+                for (int q0 = 0; q0 < nq; q0 += batch) {
+                    int n = Math.min(batch, nq - q0);
+                    runCodesBatch(shards, norms, pieces, prepared, stats, q0, n, dim, k, m, metric, setRows,
+                            candidates, keys, rescored);
+                }
+            } else {
+                int batch = batchSize(pieces, nq, m, metric);
+                for (int q0 = 0; q0 < nq; q0 += batch) {
+                    int n = Math.min(batch, nq - q0);
+                    runBatch(shards, norms, pieces, prepared, q0, n, dim, m, metric, candidates, keys);
+                }
             }
             int[][] outRows = new int[nq][];
             float[][] outScoresAll = new float[nq][];
@@ -364,6 +423,7 @@ public final class CudaSearchBackend implements SearchBackend {
                 if (BoundaryCheck.certain(keys[q], candidates[q], k, setRows, metric, dim)) {
                     outRows[q] = new int[k];
                     outScoresAll[q] = new float[k];
+                    candidates[q] = BoundaryCheck.withoutPadding(candidates[q]);
                 } else {
                     onCpu.add(q);
                 }
@@ -382,17 +442,18 @@ public final class CudaSearchBackend implements SearchBackend {
                 for (int i = 0; i < tied.length; i++) {
                     tied[i] = queries[onCpu.get(i)];
                 }
-                if (cpu == null) {
-                    cpu = new CpuSearchBackend();
-                }
-                SearchResult r = cpu.search(data, tied, k, metric, ScanMode.FLOAT32);
+                SearchResult r = cpu().search(data, tied, k, metric, codes ? ScanMode.CODES : ScanMode.FLOAT32);
                 for (int i = 0; i < tied.length; i++) {
                     outRows[onCpu.get(i)] = r.rows()[i];
                     outScoresAll[onCpu.get(i)] = r.scores()[i];
+                    if (codes && r.rescored() != null) {
+                        rescored[onCpu.get(i)] = r.rescored()[i];
+                    }
                 }
                 boundaryFallbacks += tied.length;
             }
-            return new SearchResult(metric, k, outRows, outScoresAll);
+            return new SearchResult(metric, k, outRows, outScoresAll, null, null,
+                    codes ? SearchResult.SCAN_CODES : SearchResult.SCAN_FLOAT32, rescored);
         } catch (CudaException e) {
             drainStreams();
             throw new CudaFailure("CUDA search failed while " + stage + ": " + CudaErrors.explain(e.getMessage()), e);
@@ -405,6 +466,231 @@ public final class CudaSearchBackend implements SearchBackend {
         } finally {
             cache.unpinAll();
         }
+    }
+
+    /** The CPU backend for what the device does not settle, opened on first need and closed with this one. */
+    private CpuSearchBackend cpu() {
+        if (cpu == null) {
+            cpu = new CpuSearchBackend();
+        }
+        return cpu;
+    }
+
+    /**
+     * Whether every piece's codes and floats can be resident at once: the compressed scan reads the
+     * floats of its survivors only after the codes of the whole set were scanned, so it does not
+     * stream pieces.
+     */
+    private boolean codesFit(List<VectorShard> shards, List<UploadPlan.Piece> pieces, int dim) {
+        long need = 0;
+        for (UploadPlan.Piece p : pieces) {
+            need += p.vectorBytes(dim) + 2L * p.rows() * Float.BYTES + codeBytes(p, dim);
+        }
+        return need <= cache.budget();
+    }
+
+    private static long codeBytes(UploadPlan.Piece p, int dim) {
+        return (long) p.rows() * dim + (long) p.rows() * RowCodes.SCALE_COLUMNS * Float.BYTES;
+    }
+
+    /**
+     * Queries per compressed-scan batch: the upper bounds ({@code Q x rows} floats) and both
+     * candidate buffers each kept under {@link #CANDIDATE_BYTES_CAP}.
+     */
+    private int codesBatchSize(List<UploadPlan.Piece> pieces, int nq, int k, int m, Metric metric, int setRows) {
+        int b = Math.min(nq, MAX_BATCH_QUERIES);
+        while (b > 1 && ((long) b * setRows * Float.BYTES > CANDIDATE_BYTES_CAP
+                || (long) b * codeLists(pieces, b, k, metric) * k * Long.BYTES > CANDIDATE_BYTES_CAP
+                || (long) b * rerankLists(pieces, b, m, metric) * m * Long.BYTES > CANDIDATE_BYTES_CAP)) {
+            b = (b + 1) / 2;
+        }
+        return b;
+    }
+
+    private LaunchPlan.Scan codeScanPlan(int rows, int nq, int k, Metric metric) {
+        return LaunchPlan.planCodeScan(rows, nq, k, metric, device.smCount(), device::occupancy, device.maxSmemOptin());
+    }
+
+    private long codeLists(List<UploadPlan.Piece> pieces, int nq, int k, Metric metric) {
+        long n = 0;
+        for (UploadPlan.Piece p : pieces) {
+            n += codeScanPlan(p.rows(), nq, k, metric).rowBlocks();
+        }
+        return n;
+    }
+
+    private int rerankChunk(int rows, int nq, int m, Metric metric) {
+        String kernel = LaunchPlan.rerankKernel(metric);
+        long slots = (long) device.smCount() * Math.max(1, device.occupancy(kernel, LaunchPlan.rerankSmem(m)));
+        return LaunchPlan.rerankChunk(m, rows, nq, slots);
+    }
+
+    private long rerankLists(List<UploadPlan.Piece> pieces, int nq, int m, Metric metric) {
+        long n = 0;
+        for (UploadPlan.Piece p : pieces) {
+            n += LaunchPlan.ceilDiv(p.rows(), rerankChunk(p.rows(), nq, m, metric));
+        }
+        return n;
+    }
+
+    /**
+     * The compressed scan of queries {@code q0..q0+nq-1}: per piece the code scan (lower bounds into
+     * lists of k, upper bounds into the bounds buffer), those lists merged to one list of k per
+     * query (its k-th: tau), per piece the gather re-rank of the rows whose upper bound reaches tau
+     * (their float32 keys, m best per block), then the merges; out: the m best rows and their keys
+     * (padded with row -1 where fewer rows survived) and the rows re-scored per query.
+     */
+    private void runCodesBatch(List<VectorShard> shards, MemorySegment[] norms, List<UploadPlan.Piece> pieces,
+            float[] prepared, double[] stats, int q0, int nq, int dim, int k, int m, Metric metric, int setRows,
+            int[][] outRows, float[][] outKeys, int[] outRescored) {
+        long listsLo = codeLists(pieces, nq, k, metric);
+        long strideLo = listsLo * k;
+        LaunchPlan.Merge mergeLo = LaunchPlan.planMerge(strideLo, k);
+        long listsRe = rerankLists(pieces, nq, m, metric);
+        long strideRe = listsRe * m;
+        LaunchPlan.Merge mergeRe = LaunchPlan.planMerge(strideRe, m);
+        stage = "allocating the workspace";
+        DevicePtrs w = new DevicePtrs(
+                queriesBuf.ensure((long) nq * dim * Float.BYTES),
+                statsBuf.ensure((long) nq * 2 * Double.BYTES),
+                boundsBuf.ensure((long) nq * setRows * Float.BYTES),
+                rescoredBuf.ensure((long) nq * Integer.BYTES));
+        // lists, merge rounds, tau and the re-rank's lists all ping-pong between candA and candB: both
+        // are sized for every use before the first launch (a buffer reallocated under queued kernels
+        // would be freed while they read it)
+        long most = Math.max(Math.max(strideLo, strideRe), Math.max(Math.max(mergeLo.maxOutStride(), k),
+                mergeRe.maxOutStride()));
+        CUdeviceptr a = candA.ensure((long) nq * most * Long.BYTES);
+        CUdeviceptr b = candB.ensure((long) nq * most * Long.BYTES);
+        CUdeviceptr scores = outScores.ensure((long) nq * m * Float.BYTES);
+        CUdeviceptr ids = outIds.ensure((long) nq * m * Integer.BYTES);
+        stage = "uploading the queries";
+        float[] batchQueries = java.util.Arrays.copyOfRange(prepared, Math.multiplyExact(q0, dim),
+                Math.multiplyExact(q0 + nq, dim));
+        double[] batchStats = java.util.Arrays.copyOfRange(stats, 2 * q0, 2 * (q0 + nq));
+        JCudaDriver.cuMemcpyHtoD(w.queries(), Pointer.to(batchQueries), (long) nq * dim * Float.BYTES);
+        JCudaDriver.cuMemcpyHtoD(w.stats(), Pointer.to(batchStats), (long) nq * 2 * Double.BYTES);
+        JCudaDriver.cuCtxSynchronize();  // pageable copies: finished before any launch (see runBatch)
+        JCudaDriver.cuMemsetD32Async(w.rescored(), 0, nq, compute);
+        JCudaDriver.cuMemsetD8Async(a, (byte) 0, (long) nq * strideLo * Long.BYTES, compute);
+
+        Block[] floats = new Block[pieces.size()];  // the pieces' floats; their codes come as Block(codes, scales)
+        int listOffset = 0;
+        for (int i = 0; i < pieces.size(); i++) {
+            UploadPlan.Piece p = pieces.get(i);
+            VectorShard s = shards.get(p.shard());
+            stage = "uploading rows " + p.idBase() + ".." + (p.idBase() + p.rows() - 1);
+            floats[i] = residentOrNull(s, norms[p.shard()], p, dim);
+            Block codes = residentCodesOrNull(s, p, dim);
+            if (floats[i] == null || codes == null) {  // codesFit said they fit: another process took the memory
+                throw new CudaFailure("the device had no room for the codes and floats of rows " + p.idBase() + "+"
+                        + p.rows() + " within the residency budget; search with --scan float32", null);
+            }
+            LaunchPlan.Scan plan = codeScanPlan(p.rows(), nq, k, metric);
+            stage = "launching " + plan.kernel();
+            launch(plan.kernel(), plan.qChunks(), plan.rowBlocks(), plan.smem(),
+                    codes.vectors(), codes.norms(), floats[i].norms(), p.rows(), dim, w.queries(), w.stats(), nq, k,
+                    plan.rowsPerBlock(), p.idBase(), w.bounds(), (long) setRows, a, strideLo, listOffset);
+            listOffset += plan.rowBlocks();
+        }
+        stage = "merging the lower bounds";
+        CUdeviceptr[] ends = mergeRounds(mergeLo, a, b, strideLo, k, nq);
+        // one block per query takes what is left down to its k best: tau is the k-th
+        CUdeviceptr tau = ends[1];
+        launch(LaunchPlan.MERGE_CANDIDATES, 1, nq, LaunchPlan.mergeSmem(k),
+                ends[0], mergeLo.rounds().isEmpty() ? strideLo : mergeLo.rounds().getLast().outStride(),
+                (int) mergeLo.finalM(), k, (int) Math.max(1, mergeLo.finalM()), tau, (long) k);
+        // the re-rank writes its lists into the buffer that does not hold tau; its merge rounds may
+        // then overwrite tau, after the re-rank read it (one stream)
+        CUdeviceptr re = ends[0];
+        JCudaDriver.cuMemsetD8Async(re, (byte) 0, (long) nq * strideRe * Long.BYTES, compute);
+        listOffset = 0;
+        String rerank = LaunchPlan.rerankKernel(metric);
+        for (int i = 0; i < pieces.size(); i++) {
+            UploadPlan.Piece p = pieces.get(i);
+            int chunk = rerankChunk(p.rows(), nq, m, metric);
+            int blocks = (int) LaunchPlan.ceilDiv(p.rows(), chunk);
+            stage = "launching " + rerank;
+            launch(rerank, blocks, nq, LaunchPlan.rerankSmem(m),
+                    floats[i].vectors(), floats[i].norms(), p.rows(), dim, w.queries(), w.bounds(), (long) setRows,
+                    tau, (long) k, k, m, chunk, p.idBase(), w.rescored(), re, strideRe, listOffset);
+            listOffset += blocks;
+        }
+        stage = "merging candidates";
+        CUdeviceptr[] endsRe = mergeRounds(mergeRe, re, tau, strideRe, m, nq);
+        long finalStride = mergeRe.rounds().isEmpty() ? strideRe : mergeRe.rounds().getLast().outStride();
+        launch(LaunchPlan.MERGE_FINAL, 1, nq, LaunchPlan.mergeSmem(m),
+                endsRe[0], finalStride, (int) mergeRe.finalM(), m, LaunchPlan.METRIC_KEYS, scores, ids);
+        stage = "running the kernels";
+        JCudaDriver.cuStreamSynchronize(compute);
+        stage = "downloading the results";
+        float[] sc = new float[nq * m];
+        int[] id = new int[nq * m];
+        int[] counts = new int[nq];
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(sc), scores, (long) sc.length * Float.BYTES);
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(id), ids, (long) id.length * Integer.BYTES);
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(counts), w.rescored(), (long) nq * Integer.BYTES);
+        for (int q = 0; q < nq; q++) {
+            outRows[q0 + q] = java.util.Arrays.copyOfRange(id, q * m, q * m + m);
+            outKeys[q0 + q] = java.util.Arrays.copyOfRange(sc, q * m, q * m + m);
+            outRescored[q0 + q] = counts[q];
+        }
+    }
+
+    /** The compressed scan's device buffers of one batch. */
+    private record DevicePtrs(CUdeviceptr queries, CUdeviceptr stats, CUdeviceptr bounds, CUdeviceptr rescored) {
+    }
+
+    /**
+     * The merge rounds of {@code merge} (each reduces chunks of candidates to their best {@code k}),
+     * ping-ponging between {@code from} and {@code spare}; returns {the buffer that holds the
+     * result, the other one}.
+     */
+    private CUdeviceptr[] mergeRounds(LaunchPlan.Merge merge, CUdeviceptr from, CUdeviceptr spare, long stride, int k, int nq) {
+        CUdeviceptr cur = from;
+        CUdeviceptr other = spare;
+        int chunk = LaunchPlan.mergeChunk(k);
+        for (LaunchPlan.MergeRound r : merge.rounds()) {
+            launch(LaunchPlan.MERGE_CANDIDATES, r.blocks(), nq, LaunchPlan.mergeSmem(k),
+                    cur, stride, (int) r.m(), k, chunk, other, r.outStride());
+            CUdeviceptr t = cur;
+            cur = other;
+            other = t;
+            stride = r.outStride();
+        }
+        return new CUdeviceptr[] {cur, other};
+    }
+
+    /** The piece's codes and code scales, resident (uploaded now if the budget allows), or null. */
+    private Block residentCodesOrNull(VectorShard s, UploadPlan.Piece p, int dim) {
+        ShardCodes c = s.codes();
+        PieceKey key = new PieceKey(c.codes(), c.scales(), p.firstRow(), p.rows(), dim);
+        Block blk = cache.get(key);
+        if (blk != null) {
+            return blk;
+        }
+        long codeBytes = (long) p.rows() * dim;
+        long scaleBytes = (long) p.rows() * RowCodes.SCALE_COLUMNS * Float.BYTES;
+        Block made;
+        try {
+            made = cache.admit(key, codeBytes + scaleBytes, () -> allocBlock(codeBytes, scaleBytes));
+        } catch (CudaException e) {
+            makeRoom(e);
+            return null;
+        }
+        if (made != null) {
+            try {
+                copyIn(c.codes(), (long) p.firstRow() * dim, made.vectors(), codeBytes);
+                copyIn(c.scales(), (long) p.firstRow() * RowCodes.SCALE_COLUMNS * Float.BYTES, made.norms(), scaleBytes);
+                JCudaDriver.cuEventRecord(uploaded, copy);
+                JCudaDriver.cuStreamWaitEvent(compute, uploaded, 0);
+            } catch (RuntimeException | Error e) {
+                drainStreams();
+                cache.remove(key);
+                throw e;
+            }
+        }
+        return made;
     }
 
     /** After a failure: let queued work finish before buffers are reused or blocks evicted. */
@@ -724,6 +1010,7 @@ public final class CudaSearchBackend implements SearchBackend {
                 }
             },
             queriesBuf::free, candA::free, candB::free, tile::free, outScores::free, outIds::free,
+            statsBuf::free, boundsBuf::free, rescoredBuf::free,
             () -> {
                 if (cpu != null) {
                     cpu.close();

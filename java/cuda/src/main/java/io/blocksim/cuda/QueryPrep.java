@@ -36,6 +36,24 @@ public final class QueryPrep {
     }
 
     /**
+     * Per query {@code |q|^2} and {@code |q|} of the raw query, summed in double in index order
+     * (what the code scan's L2 bound takes: {@code qstats} in kernels/README.md), {@code [2q]} and
+     * {@code [2q + 1]}.
+     */
+    public static double[] stats(float[][] queries) {
+        double[] out = new double[2 * queries.length];
+        for (int q = 0; q < queries.length; q++) {
+            double ss = 0;
+            for (float f : queries[q]) {
+                ss += (double) f * f;
+            }
+            out[2 * q] = ss;
+            out[2 * q + 1] = Math.sqrt(ss);
+        }
+        return out;
+    }
+
+    /**
      * The reported top-k of one query: the device's m candidate rows rescored on the host by
      * {@link CanonicalScores} (the CPU backend's routine: double, one fixed order, cosine clamped)
      * and ranked by those scores, ties to the lower row, so a pair scores the same on both backends

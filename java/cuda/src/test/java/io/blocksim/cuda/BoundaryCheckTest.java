@@ -118,6 +118,31 @@ class BoundaryCheckTest {
         assertFalse(BoundaryCheck.certain(allMissing, none, k, 1000, Metric.L2, D));
     }
 
+    /** The compressed scan returns padding (id -1, NaN) when fewer rows survive than it was asked for. */
+    @Test
+    void aTailOfPaddingMeansEveryCandidateWasReturned() {
+        int k = 4;
+        int m = BoundaryCheck.candidates(k, 1000);
+        for (int n = 0; n <= m; n++) {
+            float[] keys = keys(k, m, 0.5f, 0f, 0.5f);  // all tied: certain only through padding
+            int[] ids = ids(m);
+            for (int j = n; j < m; j++) {
+                keys[j] = Float.NaN;
+                ids[j] = -1;
+            }
+            boolean expected = n >= k && n < m;
+            assertEquals(expected, BoundaryCheck.certain(keys, ids, k, 1000, Metric.COSINE, D), "padding from " + n);
+        }
+        // padding must be both: an id -1 with a real key, or a NaN key with a real id, is not padding
+        float[] keys = keys(k, m, 0.5f, 0f, 0.5f);
+        int[] ids = ids(m);
+        ids[m - 1] = -1;
+        assertFalse(BoundaryCheck.certain(keys, ids, k, 1000, Metric.COSINE, D));
+        keys[m - 1] = Float.NaN;
+        ids[m - 1] = m - 1;
+        assertFalse(BoundaryCheck.certain(keys, ids, k, 1000, Metric.COSINE, D));
+    }
+
     @Test
     void cosineNearOne() {
         // self matches and near duplicates: keys at and just below 1

@@ -11,6 +11,9 @@ import io.blocksim.search.Norms;
 import io.blocksim.spi.SearchResult;
 import io.blocksim.spi.VectorSet;
 import io.blocksim.spi.VectorShard;
+import io.blocksim.ScanMode;
+import io.blocksim.spi.ShardCodes;
+import io.blocksim.store.RowCodes;
 import io.blocksim.store.EntryKey;
 import io.blocksim.store.EntrySpec;
 import io.blocksim.store.Store;
@@ -229,8 +232,10 @@ class CudaSearchBackendGpuTest {
     @Test
     void gemmPathEqualsScanBitForBit() {
         Assumptions.assumeTrue(gpu.hasCublas(), "cuBLAS not loadable");
-        float[][] data = gaussian(20_011, 384, 9);
-        VectorSet set = shards(data, new int[] {20_011});
+        // on the emulated device (EmulatedDeviceTest: kernels as C++ on the CPU) a smaller set of the same shape
+        int rows = device.name().contains("emulated") ? 5_003 : 20_011;
+        float[][] data = gaussian(rows, 384, 9);
+        VectorSet set = shards(data, new int[] {rows});
         try (CudaSearchBackend scanOnly = CudaSearchBackend.open(device,
                 CudaSearchBackend.Options.defaults(device.memoryInfo()[0]).withCublas(false))) {
             for (Metric m : Metric.values()) {
@@ -322,6 +327,117 @@ class CudaSearchBackendGpuTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** {@link #shards} with each shard's int8 codes ({@link RowCodes#encode}), for the compressed scan. */
+    static VectorSet withCodes(float[][] data, int[] sizes) {
+        VectorSet plain = shards(data, sizes);
+        int dim = plain.dim();
+        List<VectorShard> list = new ArrayList<>();
+        for (VectorShard s : plain.shards()) {
+            MemorySegment c = arena.allocate(Math.max(1, (long) s.rows() * dim), 16);
+            MemorySegment sc = arena.allocate(Math.max(1, (long) s.rows() * RowCodes.SCALE_COLUMNS * Float.BYTES), 16);
+            RowCodes.encode(s.vectors(), s.rows(), dim, c, sc);
+            list.add(new VectorShard(s.vectors(), s.norms(), s.firstRow(), s.rows(), new ShardCodes(c, sc)));
+        }
+        return new VectorSet(dim, list);
+    }
+
+    /**
+     * Rows the int8 codes meet at their extremes: exact duplicates (ties), zero rows, an outlier
+     * dimension (a large coding error), values on the code grid (no error), huge and tiny rows.
+     */
+    static float[][] adversarialForCodes(int rows, int dim, long seed) {
+        float[][] data = gaussian(rows, dim, seed);
+        SplittableRandom rnd = new SplittableRandom(seed + 1);
+        for (int r = 1; r < rows; r += 7) {
+            switch (r / 7 % 6) {
+                case 0 -> data[r] = data[rnd.nextInt(r)].clone();
+                case 1 -> data[r] = new float[dim];
+                case 2 -> data[r][rnd.nextInt(dim)] *= 1000;
+                case 3 -> {
+                    for (int d = 0; d < dim; d++) {
+                        data[r][d] = Math.round(data[r][d] * 16) / 16f;
+                    }
+                }
+                case 4 -> scale(data[r], 1e15f);
+                default -> scale(data[r], 1e-15f);
+            }
+        }
+        return data;
+    }
+
+    private static void scale(float[] v, float f) {
+        for (int d = 0; d < v.length; d++) {
+            v[d] *= f;
+        }
+    }
+
+    /**
+     * The compressed scan on the device answers exactly as the CPU's float32 scan: the same rows and
+     * bit-identical scores, on every query count, k and metric, with adversarial rows and queries
+     * (a zero query, a copy of a duplicated row, a row's own vector), across shards and pieces.
+     */
+    @Test
+    void compressedScanEqualsTheCpuBitForBit() {
+        int dim = 384;
+        float[][] data = adversarialForCodes(6_000, dim, 31);
+        VectorSet set = withCodes(data, new int[] {2_500, 2_048, 1_452});
+        float[][] queries = gaussian(20, dim, 33);
+        queries[1] = new float[dim];
+        queries[2] = data[7].clone();    // a row that other rows copy
+        queries[3] = data[4_321].clone();
+        queries[4] = data[7 * 5 + 1].clone();  // a huge row
+        for (Metric m : Metric.values()) {
+            for (int k : new int[] {1, 10, 100}) {
+                for (int nq : new int[] {1, 3, 8, 20}) {
+                    float[][] q = java.util.Arrays.copyOf(queries, nq);
+                    SearchResult want = cpu.search(set, q, k, m, ScanMode.FLOAT32);
+                    SearchResult got = gpu.search(set, q, k, m, ScanMode.CODES);
+                    String what = "codes " + m + " k=" + k + " Q=" + nq;
+                    assertEquals(SearchResult.SCAN_CODES, got.scan(), what);
+                    for (int i = 0; i < nq; i++) {
+                        assertArrayEquals(want.rows()[i], got.rows()[i], what + " q" + i);
+                        assertArrayEquals(want.scores()[i], got.scores()[i], what + " q" + i);
+                        assertTrue(got.rescored()[i] >= k && got.rescored()[i] <= set.rows(), what + " rescored "
+                                + got.rescored()[i]);
+                    }
+                }
+            }
+        }
+        // a random query re-scores a small part of the set (the point of the codes)
+        SearchResult one = gpu.search(set, new float[][] {queries[5]}, 10, Metric.COSINE, ScanMode.CODES);
+        assertTrue(one.rescored()[0] < set.rows() / 10, "rescored " + one.rescored()[0]);
+        // auto: the codes for a few queries, the floats for many; k = rows
+        assertEquals(SearchResult.SCAN_CODES, gpu.search(set, java.util.Arrays.copyOf(queries, 8), 10, Metric.L2).scan());
+        assertEquals(SearchResult.SCAN_FLOAT32, gpu.search(set, queries, 10, Metric.L2).scan());
+        VectorSet small = withCodes(adversarialForCodes(700, 64, 35), new int[] {300, 400});
+        float[][] sq = gaussian(3, 64, 36);
+        for (Metric m : Metric.values()) {
+            SearchResult all = gpu.search(small, sq, small.rows(), m, ScanMode.CODES);
+            SearchResult allCpu = cpu.search(small, sq, small.rows(), m, ScanMode.FLOAT32);
+            for (int i = 0; i < sq.length; i++) {
+                assertArrayEquals(allCpu.rows()[i], all.rows()[i], "k = rows " + m + " q" + i);
+                assertArrayEquals(allCpu.scores()[i], all.scores()[i], "k = rows " + m + " q" + i);
+                assertEquals(small.rows(), all.rescored()[i], "k = rows re-scores every row");
+            }
+        }
+    }
+
+    /** What the device's compressed scan does not run is refused as on the CPU, or handed to it. */
+    @Test
+    void compressedScanRefusalsAndHandOffs() {
+        float[][] data = gaussian(500, 388, 41);  // 388: not a multiple of 16
+        float[][] q = gaussian(2, 388, 42);
+        VectorSet plain = shards(data, new int[] {500});
+        var e = org.junit.jupiter.api.Assertions.assertThrows(io.blocksim.InvalidArgumentException.class,
+                () -> gpu.search(plain, q, 5, Metric.COSINE, ScanMode.CODES));
+        assertTrue(e.getMessage().contains("blocksim index"), e.getMessage());
+        SearchResult r = gpu.search(withCodes(data, new int[] {500}), q, 5, Metric.COSINE, ScanMode.CODES);
+        assertEquals("cpu", r.backend());
+        assertTrue(r.note().contains("multiple of 16"), r.note());
+        assertEquals(SearchResult.SCAN_CODES, r.scan());
+        assertSame(cpu.search(plain, q, 5, Metric.COSINE), r, "handed to the cpu");
     }
 
     /** A real store: memory-mapped .npy shards written by StoreWriter, read through Store. */

@@ -12,7 +12,8 @@ import org.opentest4j.TestAbortedException;
 
 /**
  * Runs {@link CudaSearchBackendGpuTest} without Maven or the JUnit launcher (which the lent GPU
- * machines lack): {@code java -cp classes:test-classes:lib/*:test-lib/* io.blocksim.cuda.GpuTestMain}.
+ * machines lack): {@code java -cp classes:test-classes:lib/*:test-lib/* io.blocksim.cuda.GpuTestMain [CLASS [METHOD]]}
+ * (a method name part runs only the tests whose names contain it).
  * Only the annotations that test uses are honoured. Exit status 0 when nothing failed.
  */
 public final class GpuTestMain {
@@ -27,7 +28,7 @@ public final class GpuTestMain {
         invokeStatic(c, BeforeAll.class);
         try {
             for (Method m : c.getDeclaredMethods()) {
-                if (!m.isAnnotationPresent(Test.class)) {
+                if (!m.isAnnotationPresent(Test.class) || (args.length > 1 && !m.getName().contains(args[1]))) {
                     continue;
                 }
                 Object instance = newInstance(c);
