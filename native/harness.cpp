@@ -1000,6 +1000,35 @@ void timingTable(BsBackend& be, const BsOptions& opt) {
     }
     std::printf("ratio = (candidate bytes / scan time) / (copy bandwidth, read+written); "
                 "total = scan + merges (complete top-k).\n");
+    // the compressed scan against the float scan, end to end on the device (both with merges; the
+    // codes path asks for m = k + 16 rows as the Java host does)
+    std::printf("\n-- compressed scan (codes + gather re-rank) vs fused float scan, k=10, m=26, total ms --\n");
+    std::printf("%-6s %-4s %10s %10s %8s %12s  %s\n", "metric", "Q", "codes_ms", "scan_ms", "ratio",
+                "rescored/q", "plan");
+    for (int metric : {kMetricCosine, kMetricL2}) {
+        for (int Q : {1, 2, 8}) {
+            Queries q = makeQueries(*p, Q, 99 + Q, 0);
+            Searcher s(be, *p);
+            s.setQueries(q, metric, 10);
+            Tuning tu;
+            std::string plan = s.runCodes(tu, 26);  // warm-up
+            s.runScan(tu);
+            be.sync();
+            std::vector<double> tc, ts;
+            for (int r = 0; r < (opt.reps > 0 ? opt.reps : 20); ++r) {
+                tc.push_back(be.timeMs([&] { s.runCodes(tu, 26); }));
+                ts.push_back(be.timeMs([&] { s.runScan(tu, true); }));
+            }
+            be.sync();
+            std::vector<unsigned> resc(Q);
+            be.download(resc.data(), s.rescored.p, (size_t)Q * 4);
+            double sum = 0;
+            for (unsigned r : resc) sum += r;
+            std::printf("%-6s %-4d %10.3f %10.3f %8.3f %12.1f  %s\n", metric == kMetricCosine ? "cos" : "l2", Q,
+                        median(tc), median(ts), median(tc) / median(ts), sum / Q, plan.c_str());
+            std::fflush(stdout);
+        }
+    }
     if (be.hasSgemm()) {
         std::printf("\n-- SGEMM (cuBLAS) + select + merge path, k=10 --\n");
         std::printf("%-6s %-5s %10s  %s\n", "metric", "Q", "total_ms", "plan");

@@ -19,7 +19,7 @@
 #    java/cli/target/classes, java/cuda/target/test-classes, target/gpu-lib/*; else mvn)
 # 6. the full harness: every kernel vs the float64 reference, then the timing table
 #    (scan at Q = 1, 2, 8, 64, 512, 1024, k = 10, N = 858,923, D = 384, vs D2D copy bandwidth;
-#    SGEMM path when a libcublas is found)
+#    the compressed scan against the float scan at Q = 1, 2, 8; SGEMM path when a libcublas is found)
 # 7. compute-sanitizer memcheck, racecheck, synccheck, initcheck on small cases (output tails)
 # 8. tools/bench/torch_gpu.py: torch.topk(X @ Q.T) for the same sizes
 # Output: $OUT/gpu-check.txt (everything) and $OUT/bench-search-cuda.jsonl ($OUT is set by the
@@ -203,6 +203,9 @@ else
     sanitize racecheck 45 12 "gemm l2  N=777" --no-cublas
     sanitize synccheck 45 12 "scan cos N=777" --no-cublas
     sanitize initcheck 45 12 "scan cos N=777" --no-cublas
+    sanitize memcheck 60 12 "codes l2  N=2500 D=384 Q=3"
+    sanitize racecheck 60 12 "codes cos N=700"
+    sanitize initcheck 45 12 "codes cos N=300 D=80 Q=9"
 fi
 
 section "torch comparison (tools/bench/torch_gpu.py)"
