@@ -40,6 +40,21 @@ BS_DEV float bs_f_up(double v) {
 #endif
 }
 
+// Double arithmetic rounded once per operation, never fused into a multiply-add (nvcc contracts
+// a * b + c by default): the bounds are then bit-identical to the CPU's CodeBounds (Java evaluates
+// left to right without contraction) and to the emulator (built with -ffp-contract=off).
+#ifdef BS_EMU
+#define BS_DADD(a, b) ((a) + (b))
+#define BS_DSUB(a, b) ((a) - (b))
+#define BS_DMUL(a, b) ((a) * (b))
+#define BS_DDIV(a, b) ((a) / (b))
+#else
+#define BS_DADD(a, b) __dadd_rn((a), (b))
+#define BS_DSUB(a, b) __dsub_rn((a), (b))
+#define BS_DMUL(a, b) __dmul_rn((a), (b))
+#define BS_DDIV(a, b) __ddiv_rn((a), (b))
+#endif
+
 BS_DEV int bs_codescan_stage_bytes(int QC) {
     return BS_STAGES * BS_TILE * BS_CS_STRIDE + BS_STAGES * QC * BS_CK * 4;
 }
@@ -47,12 +62,14 @@ BS_DEV int bs_codescan_stage_bytes(int QC) {
 // CodeBounds.cosine: p = fl(c . q_hat), the row's scale s, error bound e and stored norm n.
 BS_DEV void bs_code_bounds_cos(float p, float s, float e, float n, double g, double tiny, float& lo,
                                float& hi) {
-    const double sp = (double)s * p;
-    const double m = e + g * (n * (1 + 0x1p-22) + (double)e) + s * tiny;
+    // m = e + g (n (1 + 2^-22) + e) + s tiny, in CodeBounds' order
+    const double sp = BS_DMUL((double)s, (double)p);
+    const double m = BS_DADD(BS_DADD((double)e, BS_DMUL(g, BS_DADD(BS_DMUL((double)n, 1 + 0x1p-22), (double)e))),
+                             BS_DMUL((double)s, tiny));
     const double nn = fmax((double)n, 1e-8);
-    const double hiNum = sp + m, loNum = sp - m;
-    const double h = hiNum / nn + fabs(hiNum) / nn * 0x1p-21 + 0x1p-22;
-    const double l = loNum / nn - fabs(loNum) / nn * 0x1p-21 - 0x1p-22;
+    const double hiNum = BS_DADD(sp, m), loNum = BS_DSUB(sp, m);
+    const double h = BS_DADD(BS_DADD(BS_DDIV(hiNum, nn), BS_DMUL(BS_DDIV(fabs(hiNum), nn), 0x1p-21)), 0x1p-22);
+    const double l = BS_DSUB(BS_DSUB(BS_DDIV(loNum, nn), BS_DMUL(BS_DDIV(fabs(loNum), nn), 0x1p-21)), 0x1p-22);
     if (!(h >= l)) {  // NaN
         lo = -INFINITY;
         hi = INFINITY;
@@ -66,18 +83,19 @@ BS_DEV void bs_code_bounds_cos(float p, float s, float e, float n, double g, dou
 // qn = |q| (the host's double sums).
 BS_DEV void bs_code_bounds_l2(float p, double cc, float s, float e, double qq, double qn, double g,
                               double tiny, float& lo, float& hi) {
-    const double ss = (double)s * s * cc;
-    const double sp = 2.0 * s * p;
-    const double a = ss - sp + qq;
-    const double delta = 2.0 * s * (g * sqrt(cc) * qn + tiny) + 0x1p-50 * (ss + fabs(sp)) +
-                         (qq * 0x1p-52) * (g * 0x1p24);
+    const double ss = BS_DMUL(BS_DMUL((double)s, (double)s), cc);
+    const double sp = BS_DMUL(BS_DMUL(2.0, (double)s), (double)p);
+    const double a = BS_DADD(BS_DSUB(ss, sp), qq);
+    const double delta = BS_DADD(BS_DADD(BS_DMUL(BS_DMUL(2.0, (double)s), BS_DADD(BS_DMUL(BS_DMUL(g, sqrt(cc)), qn), tiny)),
+                                         BS_DMUL(0x1p-50, BS_DADD(ss, fabs(sp)))),
+                                 BS_DMUL(BS_DMUL(qq, 0x1p-52), BS_DMUL(g, 0x1p24)));
     if (!(a < INFINITY && delta < INFINITY)) {  // a float sum overflowed, or NaN
         lo = -INFINITY;
         hi = 0.0f;
         return;
     }
-    const double dLo = fmax(0.0, sqrt(fmax(0.0, a - delta)) - e) * (1 - 0x1p-22);
-    const double dHi = (sqrt(fmax(0.0, a + delta)) + e) * (1 + 0x1p-22);
+    const double dLo = BS_DMUL(fmax(0.0, BS_DSUB(sqrt(fmax(0.0, BS_DSUB(a, delta))), (double)e)), 1 - 0x1p-22);
+    const double dHi = BS_DMUL(BS_DADD(sqrt(fmax(0.0, BS_DADD(a, delta))), (double)e), 1 + 0x1p-22);
     lo = bs_f_down(-dHi);
     hi = bs_f_up(-dLo);
 }

@@ -16,7 +16,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <deque>
 #include <unordered_map>
+#include <utility>
 
 #include "bs_emu_run.h"
 
@@ -31,6 +33,11 @@ const int kSms = 4, kOptin = 227 * 1024;    // as the harness's emulator backend
 int g_module, g_context, g_handles;         // addresses used as opaque handles
 std::unordered_map<CUdeviceptr, size_t> g_allocs;  // "device" allocations, against kMemory
 size_t g_used = 0;
+// Freed blocks are poisoned and held back a while (like a sanitizer's quarantine), so that a kernel
+// reading memory the host already freed reads garbage rather than whatever was there before.
+std::deque<std::pair<void*, size_t>> g_quarantine;
+size_t g_quarantined = 0;
+const size_t kQuarantine = 256u << 20;
 }  // namespace
 
 extern "C" {
@@ -120,9 +127,21 @@ CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
 CUresult cuMemFree_v2(CUdeviceptr p) {
     auto it = g_allocs.find(p);
     if (it == g_allocs.end()) return INVALID_VALUE;
-    g_used -= it->second;
+    const size_t bytes = it->second;
+    g_used -= bytes;
     g_allocs.erase(it);
-    std::free((void*)(uintptr_t)p);
+    if (bytes > (64u << 20)) {  // large blocks (a test's memory hog) go back at once
+        std::free((void*)(uintptr_t)p);
+        return OK;
+    }
+    std::memset((void*)(uintptr_t)p, 0xDE, bytes);
+    g_quarantine.emplace_back((void*)(uintptr_t)p, bytes);
+    g_quarantined += bytes;
+    while (g_quarantined > kQuarantine) {
+        std::free(g_quarantine.front().first);
+        g_quarantined -= g_quarantine.front().second;
+        g_quarantine.pop_front();
+    }
     return OK;
 }
 CUresult cuMemAllocHost_v2(void** p, size_t bytes) {

@@ -30,7 +30,7 @@ import io.blocksim.Metric;
  * <pre>  C in [ (S - m)/N - |S - m|/N 2^-21 - 2^-22,  (S + m)/N + |S + m|/N 2^-21 + 2^-22 ].</pre>
  *
  * <p><b>L2.</b> From the same code dot product with the raw query, P = fl(sum c_i q_i), and the
- * row's sum of squared codes cc = |c|^2 (exact in float: integers below 2^24), the decoded row's
+ * row's sum of squared codes cc = |c|^2 (exact: summed as integers), the decoded row's
  * squared distance is |x^ - q|^2 = s^2 cc - 2 s c.q + |q|^2 exactly. With |P - c.q| <= G |c| |q| +
  * (D + L) 2^-150 (as above, q unnormalized), and the double evaluation of A = s^2 cc - 2 s P + qq
  * (qq = |q|^2 summed in double) adding at most 2^-50 (s^2 cc + 2 s |P|) + D 2^-52 qq,
@@ -101,13 +101,14 @@ final class CodeBounds {
      * false when the upper key is certainly below {@code bar} (NaN: never).
      *
      * @param p the kernel's float dot product of the codes with the raw query
-     * @param cc the row's sum of squared codes (exact)
+     * @param cc the row's sum of squared codes, exact (an integer: summed in integers or in floats
+     *     kept below 2^24)
      * @param qq the query's squared norm, summed in double
      * @param qn sqrt(qq)
      * @param g {@link #l2Growth}
      * @param tiny (D + L) 2^-149
      */
-    static boolean l2(float p, float cc, float scale, float err, double qq, double qn, double g, double tiny, float bar,
+    static boolean l2(float p, double cc, float scale, float err, double qq, double qn, double g, double tiny, float bar,
             float[] out) {
         double ss = (double) scale * scale * cc;
         double sp = 2.0 * scale * p;
@@ -130,7 +131,7 @@ final class CodeBounds {
     }
 
     /** {@link #l2(float, float, float, float, double, double, double, double, float, float[])} without a bar. */
-    static void l2(float p, float cc, float scale, float err, double qq, double qn, double g, double tiny, float[] out) {
+    static void l2(float p, double cc, float scale, float err, double qq, double qn, double g, double tiny, float[] out) {
         l2(p, cc, scale, err, qq, qn, g, tiny, Float.NaN, out);
     }
 

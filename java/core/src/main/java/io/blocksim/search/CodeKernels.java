@@ -237,31 +237,32 @@ final class CodeKernels {
         float[] p = out.sums;
         for (int r = r0; r < r1; r++) {
             long off = (long) r * dim;
+            double cc;
             if (nq == 1) {
-                sq1(codes, off, dim, q8, p);
+                cc = sq1(codes, off, dim, q8, p, out.lanes);
             } else if (nq <= 4) {
-                sq4(codes, off, dim, q8, p);
+                cc = sq4(codes, off, dim, q8, p, out.lanes);
             } else {
-                sq8(codes, off, dim, qi, q8, out.lanes, p);
+                cc = sq8(codes, off, dim, qi, q8, out.lanes, p);
             }
             float scale = scales.get(LE_FLOAT, (long) r * 8);
             float err = scales.get(LE_FLOAT, (long) r * 8 + 4);
-            double ss = (double) scale * scale * p[8];
-            double sqc = Math.sqrt(p[8]);
+            double ss = (double) scale * scale * cc;
+            double sqc = Math.sqrt(cc);
             for (int j = 0; j < nq; j++) {
                 float bar = out.bar[qOff + j];
                 if (CodeBounds.l2CannotReach(p[j], ss, sqc, scale, err, qq[qOff + j], qn[qOff + j], g, tiny, bar)) {
                     continue;
                 }
-                if (CodeBounds.l2(p[j], p[8], scale, err, qq[qOff + j], qn[qOff + j], g, tiny, bar, iv)) {
+                if (CodeBounds.l2(p[j], cc, scale, err, qq[qOff + j], qn[qOff + j], g, tiny, bar, iv)) {
                     out.offer(qOff + j, base + r, iv[0], iv[1]);
                 }
             }
         }
     }
 
-    /** As the dot kernels, and {@code p[8]} = the row's sum of squared codes (exact: integers below 2^24). */
-    private static void sq1(MemorySegment codes, long off, int dim, float[][] q, float[] p) {
+    /** As the dot kernels; returns the row's sum of squared codes (exact). */
+    private static double sq1(MemorySegment codes, long off, int dim, float[][] q, float[] p, float[] lanes) {
         int vec = dim - dim % L;
         float[] q0 = q[0];
         FloatVector a0 = FloatVector.zero(S);
@@ -272,18 +273,15 @@ final class CodeKernels {
             a0 = x.fma(FloatVector.fromArray(S, q0, d), a0);
         }
         p[0] = a0.reduceLanes(VectorOperators.ADD);
-        p[8] = cc.reduceLanes(VectorOperators.ADD);
         for (int i = vec; i < dim; i++) {
             float c = codes.get(ValueLayout.JAVA_BYTE, off + i);
-            p[8] = Math.fma(c, c, p[8]);
-            for (int j = 0; j < 1; j++) {
-                p[j] = Math.fma(c, q[j][i], p[j]);
-            }
+            p[0] = Math.fma(c, q[0][i], p[0]);
         }
+        return squaredCodes(cc, lanes, codes, off, vec, dim);
     }
 
-    /** As the dot kernels, and {@code p[8]} = the row's sum of squared codes (exact: integers below 2^24). */
-    private static void sq4(MemorySegment codes, long off, int dim, float[][] q, float[] p) {
+    /** As the dot kernels; returns the row's sum of squared codes (exact). */
+    private static double sq4(MemorySegment codes, long off, int dim, float[][] q, float[] p, float[] lanes) {
         int vec = dim - dim % L;
         float[] q0 = q[0];
         float[] q1 = q[1];
@@ -306,20 +304,19 @@ final class CodeKernels {
         p[1] = a1.reduceLanes(VectorOperators.ADD);
         p[2] = a2.reduceLanes(VectorOperators.ADD);
         p[3] = a3.reduceLanes(VectorOperators.ADD);
-        p[8] = cc.reduceLanes(VectorOperators.ADD);
         for (int i = vec; i < dim; i++) {
             float c = codes.get(ValueLayout.JAVA_BYTE, off + i);
-            p[8] = Math.fma(c, c, p[8]);
             for (int j = 0; j < 4; j++) {
                 p[j] = Math.fma(c, q[j][i], p[j]);
             }
         }
+        return squaredCodes(cc, lanes, codes, off, vec, dim);
     }
 
     /**
-     * As {@link #dot8}, and {@code p[8]} = the row's sum of squared codes (exact: integers below 2^24).
+     * As {@link #dot8}; returns the row's sum of squared codes (exact).
      */
-    private static void sq8(MemorySegment codes, long off, int dim, MemorySegment qi, float[][] q, float[] lanes,
+    private static double sq8(MemorySegment codes, long off, int dim, MemorySegment qi, float[][] q, float[] lanes,
             float[] p) {
         int vec = dim - dim % L;
         FloatVector a0 = FloatVector.zero(S);
@@ -379,13 +376,41 @@ final class CodeKernels {
         for (int j = 0; j < 8; j++) {
             p[j] = lanes[j * (L / 8)];
         }
-        p[8] = cc.reduceLanes(VectorOperators.ADD);
         for (int i = vec; i < dim; i++) {
             float c = codes.get(ValueLayout.JAVA_BYTE, off + i);
-            p[8] = Math.fma(c, c, p[8]);
             for (int j = 0; j < 8; j++) {
                 p[j] = Math.fma(c, q[j][i], p[j]);
             }
         }
+        return squaredCodes(cc, lanes, codes, off, vec, dim);
     }
+
+    /**
+     * The row's sum of squared codes, exactly (CodeBounds' L2 interval needs it exact): each lane
+     * of {@code cc} sums {@code vec / L} squares of at most 127^2, an integer float that is exact
+     * while below 2^24; the lanes and the tail are then added as integers. Rows too long for that
+     * (over about 16,000 dimensions at 16 lanes) are summed again in integers.
+     */
+    private static double squaredCodes(FloatVector cc, float[] lanes, MemorySegment codes, long off, int vec, int dim) {
+        long sum = 0;
+        if ((long) (vec / L) * MAX_SQUARE < 1 << 24) {
+            cc.intoArray(lanes, 0);
+            for (int i = 0; i < L; i++) {
+                sum += (long) lanes[i];
+            }
+        } else {
+            for (int i = 0; i < vec; i++) {
+                int c = codes.get(ValueLayout.JAVA_BYTE, off + i);
+                sum += c * c;
+            }
+        }
+        for (int i = vec; i < dim; i++) {
+            int c = codes.get(ValueLayout.JAVA_BYTE, off + i);
+            sum += c * c;
+        }
+        return sum;
+    }
+
+    /** The largest square of a code (RowCodes.MAX_CODE = 127). */
+    private static final int MAX_SQUARE = 127 * 127;
 }

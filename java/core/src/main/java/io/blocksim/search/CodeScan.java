@@ -231,10 +231,10 @@ final class CodeScan {
                 long off = (long) r * dim;
                 float scale = scales.get(Norms.LE_FLOAT, (long) r * 8);
                 float err = scales.get(Norms.LE_FLOAT, (long) r * 8 + 4);
-                float cc = 0;
+                long cc = 0;  // exact (a float sum is not, past 2^24: rows of more than 1,040 dimensions)
                 for (int d = 0; d < dim; d++) {
-                    float c = codes.get(ValueLayout.JAVA_BYTE, off + d);
-                    cc = Math.fma(c, c, cc);
+                    int c = codes.get(ValueLayout.JAVA_BYTE, off + d);
+                    cc += c * c;
                 }
                 for (int j = 0; j < q.length; j++) {
                     float[] v = q[j];

@@ -80,7 +80,10 @@ class CodeBoundsTest {
             }
             // L2: from the code dot product with the raw query and the row's sum of squared codes
             float dist = CanonicalScores.l2(xs, 0, q);
-            float cc = chain(c, c);
+            double cc = 0;  // exact, as the kernels sum it
+            for (float v : c) {
+                cc += (double) v * v;
+            }
             double qq = 0;
             for (float f : q) {
                 qq += (double) f * f;
@@ -106,6 +109,56 @@ class CodeBoundsTest {
         // x = (1, 0), coded exactly (s = 1/127, c = (127, 0)); q = (3, 0): distance 2
         CodeBounds.l2(381f, 127f * 127f, 1f / 127, 0f, 9.0, 3.0, CodeBounds.l2Growth(384, 16), 400 * 0x1p-149, iv);
         assertTrue(iv[0] <= -2f && -2f <= iv[1] && iv[1] - iv[0] < 1e-3f, iv[0] + " " + iv[1]);
+    }
+
+    /**
+     * Rows of 2,048 dimensions whose squared codes (120 to 127 each) sum past 2^24, where a float
+     * sum rounds: the L2 kernels (1, 4 and 8 queries) keep that sum exact, so every row's interval
+     * holds its canonical distance, also for queries far smaller than the rows.
+     */
+    @Test
+    void longRowsKeepTheSumOfSquaredCodesExact() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Vectorization.VECTOR_API, "the Vector API kernels are off");
+        int dim = 2048;
+        int rows = 40;
+        SplittableRandom rnd = new SplittableRandom(7);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment x = arena.allocate((long) rows * dim * Float.BYTES, 64);
+            for (long i = 0; i < (long) rows * dim; i++) {
+                float v = (120 + rnd.nextInt(8)) * 0.01f * (rnd.nextBoolean() ? 1 : -1);
+                x.setAtIndex(Norms.LE_FLOAT, i, v);
+            }
+            MemorySegment codes = arena.allocate((long) rows * dim, 64);
+            MemorySegment scales = arena.allocate((long) rows * RowCodes.SCALE_COLUMNS * Float.BYTES, 64);
+            RowCodes.encode(x, rows, dim, codes, scales);
+            for (int nq : new int[] {1, 4, 8}) {
+                float[][] q = new float[nq][dim];
+                double[] qq = new double[nq];
+                double[] qn = new double[nq];
+                for (int j = 0; j < nq; j++) {
+                    for (int d = 0; d < dim; d++) {
+                        q[j][d] = x.getAtIndex(Norms.LE_FLOAT, (long) j * dim + d) * (j == 0 ? 1e-3f : 0.5f);
+                        qq[j] += (double) q[j][d] * q[j][d];
+                    }
+                    qn[j] = Math.sqrt(qq[j]);
+                }
+                CodeCandidates out = new CodeCandidates(nq, rows);  // k = rows: every interval is kept
+                CodeKernels.l2(out, codes, scales, 0, rows, 0, dim, q, nq > 4 ? CodeKernels.interleave(q, dim, arena) : null,
+                        qq, qn, 0, nq, CodeBounds.l2Growth(dim, 16), (dim + 16) * 0x1p-149);
+                for (int j = 0; j < nq; j++) {
+                    long[] lows = new long[rows];
+                    assertEquals(rows, out.collectLows(j, lows, 0));
+                    int[] kept = new int[rows];
+                    assertEquals(rows, out.collectKept(j, Float.NaN, kept, 0), "every row kept while the heap fills");
+                    for (long packed : lows) {
+                        int r = TopK.rowOf(packed);
+                        float dist = CanonicalScores.l2(x, (long) r * dim * Float.BYTES, q[j]);
+                        assertTrue(TopK.keyOf(packed) <= -dist, "nq " + nq + " q" + j + " row " + r + ": lower bound "
+                                + TopK.keyOf(packed) + " above -distance " + -dist);
+                    }
+                }
+            }
+        }
     }
 
     private static float chain(float[] a, float[] b) {

@@ -220,6 +220,8 @@ public final class CudaSearchBackend implements SearchBackend {
     private long streamedPieces;
     private long uploadedBytes;
     private long boundaryFallbacks;
+    /** Times {@link #makeRoom} evicted pinned pieces (the compressed scan checks it did not happen under it). */
+    private long roomMade;
     private CpuSearchBackend cpu;  // for the queries the boundary check cannot settle; opened on first need
     private boolean closed;
 
@@ -389,12 +391,15 @@ public final class CudaSearchBackend implements SearchBackend {
             boolean codes = scan != ScanMode.FLOAT32 && data.hasCodes() && LaunchPlan.codesRun(dim)
                     && (scan == ScanMode.CODES || nq <= AUTO_CODES_MAX_QUERIES)
                     && codesFit(shards, pieces, dim);
-            if (scan == ScanMode.CODES && !codes) {
-                String why = LaunchPlan.codesRun(dim) ? "its codes and floats do not fit the device's residency budget together"
-                        : "its compressed scan needs dim a multiple of 16 (here " + dim + ")";
+            Block[][] resident = codes ? residentForCodes(shards, norms, pieces, dim) : null;
+            if (scan == ScanMode.CODES && resident == null) {
+                String why = !LaunchPlan.codesRun(dim) ? "its compressed scan needs dim a multiple of 16 (here " + dim + ")"
+                        : codes ? "the device ran short of memory for the codes and floats (other processes hold it)"
+                        : "its codes and floats do not fit the device's residency budget together";
                 return cpu().search(data, queries, k, metric, ScanMode.CODES).ranOn("cpu",
                         "the cuda backend did not run the compressed scan (" + why + "); the cpu backend ran it");
             }
+            codes = resident != null;  // auto: the float32 scan when the device ran short
             float[] prepared = QueryPrep.prepare(queries, metric);
             int setRows = data.rows();
             int m = BoundaryCheck.candidates(k, setRows);
@@ -406,7 +411,7 @@ public final class CudaSearchBackend implements SearchBackend {
                 int batch = codesBatchSize(pieces, nq, k, m, metric, setRows);
                 for (int q0 = 0; q0 < nq; q0 += batch) {
                     int n = Math.min(batch, nq - q0);
-                    runCodesBatch(shards, norms, pieces, prepared, stats, q0, n, dim, k, m, metric, setRows,
+                    runCodesBatch(resident, pieces, prepared, stats, q0, n, dim, k, m, metric, setRows,
                             candidates, keys, rescored);
                 }
             } else {
@@ -540,7 +545,7 @@ public final class CudaSearchBackend implements SearchBackend {
      * (their float32 keys, m best per block), then the merges; out: the m best rows and their keys
      * (padded with row -1 where fewer rows survived) and the rows re-scored per query.
      */
-    private void runCodesBatch(List<VectorShard> shards, MemorySegment[] norms, List<UploadPlan.Piece> pieces,
+    private void runCodesBatch(Block[][] resident, List<UploadPlan.Piece> pieces,
             float[] prepared, double[] stats, int q0, int nq, int dim, int k, int m, Metric metric, int setRows,
             int[][] outRows, float[][] outKeys, int[] outRescored) {
         long listsLo = codeLists(pieces, nq, k, metric);
@@ -574,22 +579,15 @@ public final class CudaSearchBackend implements SearchBackend {
         JCudaDriver.cuMemsetD32Async(w.rescored(), 0, nq, compute);
         JCudaDriver.cuMemsetD8Async(a, (byte) 0, (long) nq * strideLo * Long.BYTES, compute);
 
-        Block[] floats = new Block[pieces.size()];  // the pieces' floats; their codes come as Block(codes, scales)
         int listOffset = 0;
         for (int i = 0; i < pieces.size(); i++) {
             UploadPlan.Piece p = pieces.get(i);
-            VectorShard s = shards.get(p.shard());
-            stage = "uploading rows " + p.idBase() + ".." + (p.idBase() + p.rows() - 1);
-            floats[i] = residentOrNull(s, norms[p.shard()], p, dim);
-            Block codes = residentCodesOrNull(s, p, dim);
-            if (floats[i] == null || codes == null) {  // codesFit said they fit: another process took the memory
-                throw new CudaFailure("the device had no room for the codes and floats of rows " + p.idBase() + "+"
-                        + p.rows() + " within the residency budget; search with --scan float32", null);
-            }
+            Block floats = resident[i][0];
+            Block codes = resident[i][1];  // Block(codes, scales)
             LaunchPlan.Scan plan = codeScanPlan(p.rows(), nq, k, metric);
             stage = "launching " + plan.kernel();
             launch(plan.kernel(), plan.qChunks(), plan.rowBlocks(), plan.smem(),
-                    codes.vectors(), codes.norms(), floats[i].norms(), p.rows(), dim, w.queries(), w.stats(), nq, k,
+                    codes.vectors(), codes.norms(), floats.norms(), p.rows(), dim, w.queries(), w.stats(), nq, k,
                     plan.rowsPerBlock(), p.idBase(), w.bounds(), (long) setRows, a, strideLo, listOffset);
             listOffset += plan.rowBlocks();
         }
@@ -612,7 +610,7 @@ public final class CudaSearchBackend implements SearchBackend {
             int blocks = (int) LaunchPlan.ceilDiv(p.rows(), chunk);
             stage = "launching " + rerank;
             launch(rerank, blocks, nq, LaunchPlan.rerankSmem(m),
-                    floats[i].vectors(), floats[i].norms(), p.rows(), dim, w.queries(), w.bounds(), (long) setRows,
+                    resident[i][0].vectors(), resident[i][0].norms(), p.rows(), dim, w.queries(), w.bounds(), (long) setRows,
                     tau, (long) k, k, m, chunk, p.idBase(), w.rescored(), re, strideRe, listOffset);
             listOffset += blocks;
         }
@@ -659,6 +657,32 @@ public final class CudaSearchBackend implements SearchBackend {
             stride = r.outStride();
         }
         return new CUdeviceptr[] {cur, other};
+    }
+
+    /**
+     * Every piece's floats and codes resident (and pinned for this search) before the compressed
+     * scan's first launch: {@code [piece][0]} the floats and norms, {@code [piece][1]} the codes and
+     * scales. Null when any does not fit, or when the device refused memory on the way: making room
+     * then evicts every unpinned and pinned piece, this search's own among them, so none of those
+     * blocks may be used (the caller runs the float32 scan, which uploads again, or hands a
+     * {@link ScanMode#CODES} request to the CPU).
+     */
+    private Block[][] residentForCodes(List<VectorShard> shards, MemorySegment[] norms, List<UploadPlan.Piece> pieces,
+            int dim) {
+        long before = roomMade;
+        Block[][] out = new Block[pieces.size()][];
+        for (int i = 0; i < pieces.size(); i++) {
+            UploadPlan.Piece p = pieces.get(i);
+            VectorShard s = shards.get(p.shard());
+            stage = "uploading rows " + p.idBase() + ".." + (p.idBase() + p.rows() - 1) + " with their codes";
+            Block floats = residentOrNull(s, norms[p.shard()], p, dim);
+            Block codes = floats == null ? null : residentCodesOrNull(s, p, dim);
+            if (codes == null || roomMade != before) {
+                return null;
+            }
+            out[i] = new Block[] {floats, codes};
+        }
+        return out;
     }
 
     /** The piece's codes and code scales, resident (uploaded now if the budget allows), or null. */
@@ -939,6 +963,7 @@ public final class CudaSearchBackend implements SearchBackend {
         if (!String.valueOf(cause.getMessage()).startsWith("CUDA_ERROR_OUT_OF_MEMORY")) {
             throw cause;
         }
+        roomMade++;
         JCudaDriver.cuStreamSynchronize(compute);
         cache.unpinAll();
         cache.evictUnpinned();

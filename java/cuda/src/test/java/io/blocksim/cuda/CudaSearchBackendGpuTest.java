@@ -424,6 +424,72 @@ class CudaSearchBackendGpuTest {
         }
     }
 
+    /** Several pieces per shard (idBase, list offsets and the bounds' rows across pieces). */
+    @Test
+    void compressedScanAcrossPieces() {
+        float[][] data = adversarialForCodes(3_000, 128, 61);
+        VectorSet set = withCodes(data, new int[] {1_700, 1_300});
+        float[][] queries = gaussian(5, 128, 62);
+        queries[1] = data[2_222].clone();
+        CudaSearchBackend.Options small = CudaSearchBackend.Options.defaults(device.memoryInfo()[0])
+                .withPieceBytes(300L * 128 * Float.BYTES);  // 300-row pieces: 10 of them
+        try (CudaSearchBackend b = CudaSearchBackend.open(device, small)) {
+            for (Metric m : Metric.values()) {
+                for (int k : new int[] {1, 10, 64}) {
+                    SearchResult want = cpu.search(set, queries, k, m, ScanMode.FLOAT32);
+                    SearchResult got = b.search(set, queries, k, m, ScanMode.CODES);
+                    assertEquals(SearchResult.SCAN_CODES, got.scan());
+                    for (int i = 0; i < queries.length; i++) {
+                        assertArrayEquals(want.rows()[i], got.rows()[i], "pieces " + m + " k=" + k + " q" + i);
+                        assertArrayEquals(want.scores()[i], got.scores()[i], "pieces " + m + " k=" + k + " q" + i);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The device runs out of memory while the compressed scan makes its pieces resident (another
+     * process took it): auto runs the float32 scan instead, codes hands the request to the CPU,
+     * and both answer as the CPU does (no block freed on the way is ever read).
+     */
+    @Test
+    void compressedScanUnderDevicePressure() {
+        float[][] data = adversarialForCodes(40_000, 128, 71);  // 20 MB of floats, 5 MB of codes
+        VectorSet set = withCodes(data, new int[] {20_000, 20_000});
+        float[][] queries = gaussian(3, 128, 72);
+        CudaSearchBackend.Options roomy = CudaSearchBackend.Options.defaults(device.memoryInfo()[0])
+                .withPieceBytes(2L << 20);
+        try (CudaSearchBackend b = CudaSearchBackend.open(device, roomy)) {
+            // the workspace and older resident data exist before the hog
+            b.search(withCodes(gaussian(2_000, 128, 73), new int[] {2_000}), queries, 10, Metric.L2);
+            device.makeCurrent();
+            long free = device.memoryInfo()[0];
+            CUdeviceptr hog = new CUdeviceptr();
+            JCudaDriver.cuMemAlloc(hog, free - (12L << 20));  // room for the streaming slots, not for the data
+            try {
+                for (Metric m : Metric.values()) {
+                    SearchResult want = cpu.search(set, queries, 10, m, ScanMode.FLOAT32);
+                    SearchResult auto = b.search(set, queries, 10, m);
+                    SearchResult codes = b.search(set, queries, 10, m, ScanMode.CODES);
+                    assertEquals(SearchResult.SCAN_FLOAT32, auto.scan(), "auto falls back to the float32 scan");
+                    assertEquals("cpu", codes.backend());
+                    // short of memory on the first try; later the budget is capped to what the device holds
+                    assertTrue(codes.note().contains("short of memory") || codes.note().contains("residency budget"),
+                            codes.note());
+                    for (int i = 0; i < queries.length; i++) {
+                        assertArrayEquals(want.rows()[i], auto.rows()[i], "auto under pressure " + m + " q" + i);
+                        assertArrayEquals(want.scores()[i], auto.scores()[i], "auto under pressure " + m + " q" + i);
+                        assertArrayEquals(want.rows()[i], codes.rows()[i], "codes under pressure " + m + " q" + i);
+                    }
+                }
+            } finally {
+                device.makeCurrent();
+                JCudaDriver.cuMemFree(hog);
+            }
+        }
+    }
+
     /** What the device's compressed scan does not run is refused as on the CPU, or handed to it. */
     @Test
     void compressedScanRefusalsAndHandOffs() {

@@ -14,7 +14,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -38,8 +38,8 @@ class EmulatedDeviceTest {
     private static final Path ROOT = Path.of("../..").toAbsolutePath().normalize();
     private static final Path OUT = Path.of("target/emulated-device").toAbsolutePath();
 
-    @BeforeAll
-    static void compilerPresent() throws Exception {
+    @BeforeEach
+    void compilerPresent() throws Exception {
         Assumptions.assumeTrue(runs(List.of("c++", "--version")), "no C++ compiler (c++) on the PATH");
         Files.createDirectories(OUT);
     }
