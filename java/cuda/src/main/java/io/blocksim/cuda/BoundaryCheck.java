@@ -34,6 +34,17 @@ final class BoundaryCheck {
     }
 
     /**
+     * Whether the kernels can return enough candidates past the k-th for {@link #certain} to succeed
+     * on untied data: at least {@link #MIN_EXTRA_CANDIDATES} more than k, or every row. Past
+     * {@code MAX_K - 16} (k above 1,008) they cannot, and the CUDA backend hands the request to the
+     * CPU rather than scan on the device only to send every query there.
+     */
+    static boolean provable(int k, int rows) {
+        int m = candidates(k, rows);
+        return m == rows || m - k >= MIN_EXTRA_CANDIDATES;
+    }
+
+    /**
      * True when the m rows certainly contain the canonical top-k of the whole set: the entries are
      * real rows (id >= 0, key not NaN), except possibly a tail of padding (id -1 with a NaN key: the
      * kernels had fewer than m candidates, so they returned every one, which holds the top-k; the

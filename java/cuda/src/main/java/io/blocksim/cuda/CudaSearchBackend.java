@@ -55,7 +55,8 @@ import jcuda.driver.JCudaDriver;
  * <p>The kernels return more than k rows per query so that the host can prove they hold the
  * canonical top-k ({@link QueryPrep#finish}); a query whose k-th place is tied too widely for
  * that (a zero query, many duplicate rows) is answered by a CPU backend this one opens on first
- * need, counted by {@link #boundaryFallbacks}.
+ * need, counted by {@link #boundaryFallbacks}; so is a whole request with k above 1,008, where the
+ * kernels' 1,024 rows leave too few past the k-th ({@link BoundaryCheck#provable}).
  *
  * <p>Thread safety: any number of threads may share one backend, but {@link #search} and
  * {@link #close} are {@code synchronized}, so searches run one at a time: the backend owns one
@@ -372,6 +373,12 @@ public final class CudaSearchBackend implements SearchBackend {
             throw new InvalidArgumentException("the cuda backend does not run dim " + dim + " with k " + k
                     + " (it needs dim a multiple of 4 up to 4096 and k up to " + LaunchPlan.MAX_K
                     + "); route the request to the cpu backend");
+        }
+        if (!BoundaryCheck.provable(k, data.rows())) {
+            // the kernels could not return enough rows past the k-th to prove it: every query would go to the CPU
+            return cpu().search(data, queries, k, metric, scan).ranOn("cpu", "k = " + k + " leaves the cuda kernels"
+                    + " (at most " + LaunchPlan.MAX_K + " rows a query) too few rows past the k-th to prove it exactly;"
+                    + " the cpu backend ran it");
         }
         try {
             stage = "preparing";

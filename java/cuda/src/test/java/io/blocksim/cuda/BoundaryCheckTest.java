@@ -118,6 +118,16 @@ class BoundaryCheckTest {
         assertFalse(BoundaryCheck.certain(allMissing, none, k, 1000, Metric.L2, D));
     }
 
+    @Test
+    void kPast1008CannotBeProvedOnTheDevice() {
+        assertTrue(BoundaryCheck.provable(1_008, 1_000_000));
+        assertFalse(BoundaryCheck.provable(1_009, 1_000_000));
+        assertFalse(BoundaryCheck.provable(1_024, 1_000_000));
+        assertTrue(BoundaryCheck.provable(1_024, 1_024));  // every row returned
+        assertTrue(BoundaryCheck.provable(1_020, 1_024));  // every row returned (m = rows)
+        assertTrue(BoundaryCheck.provable(1, 1));
+    }
+
     /** The compressed scan returns padding (id -1, NaN) when fewer rows survive than it was asked for. */
     @Test
     void aTailOfPaddingMeansEveryCandidateWasReturned() {

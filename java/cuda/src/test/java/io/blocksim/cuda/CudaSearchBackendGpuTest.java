@@ -170,8 +170,8 @@ class CudaSearchBackendGpuTest {
         for (Metric m : Metric.values()) {
             for (int nq : new int[] {1, 2, 3, 8, 9, 64, 65, 200, 1024}) {
                 float[][] queries = gaussian(nq, 384, 100 + nq);
-                for (int k : new int[] {1, 10, 1024}) {
-                    if (nq >= 200 && k == 1024 && m == Metric.L2) {
+                for (int k : new int[] {1, 10, 1000}) {
+                    if (nq >= 200 && k == 1000 && m == Metric.L2) {
                         continue;  // keeps the CPU reference short; cosine covers the shape
                     }
                     compare(set, queries, k, m, "random");
@@ -204,7 +204,7 @@ class CudaSearchBackendGpuTest {
         queries[0] = data[13].clone();
         queries[1] = new float[dim];  // a zero query: every cosine score is 0, rows in id order
         for (Metric m : Metric.values()) {
-            for (int k : new int[] {1, 50, 1024}) {
+            for (int k : new int[] {1, 50, 1000}) {
                 compare(set, queries, k, m, "ties");
                 compare(set, new float[][] {queries[0], queries[1]}, k, m, "ties small Q");
             }
@@ -240,7 +240,7 @@ class CudaSearchBackendGpuTest {
                 CudaSearchBackend.Options.defaults(device.memoryInfo()[0]).withCublas(false))) {
             for (Metric m : Metric.values()) {
                 float[][] queries = gaussian(300, 384, 10);
-                for (int k : new int[] {1, 10, 1024}) {
+                for (int k : new int[] {1, 10, 1000}) {
                     SearchResult a = gpu.search(set, queries, k, m);
                     SearchResult b = scanOnly.search(set, queries, k, m);
                     for (int q = 0; q < queries.length; q++) {
@@ -504,6 +504,13 @@ class CudaSearchBackendGpuTest {
         assertTrue(r.note().contains("multiple of 16"), r.note());
         assertEquals(SearchResult.SCAN_CODES, r.scan());
         assertSame(cpu.search(plain, q, 5, Metric.COSINE), r, "handed to the cpu");
+        // k past 1,008: too few rows past the k-th for the boundary check; the CPU answers
+        VectorSet big = shards(gaussian(2_000, 64, 43), new int[] {2_000});
+        float[][] q64 = gaussian(2, 64, 44);
+        SearchResult wide = gpu.search(big, q64, 1_024, Metric.L2);
+        assertEquals("cpu", wide.backend());
+        assertTrue(wide.note().contains("too few rows past the k-th"), wide.note());
+        assertSame(cpu.search(big, q64, 1_024, Metric.L2), wide, "k = 1024");
     }
 
     /** A real store: memory-mapped .npy shards written by StoreWriter, read through Store. */
