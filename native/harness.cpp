@@ -287,56 +287,19 @@ struct SearchOut {
     std::string plan;
 };
 
-// Merges Q lists of M packed candidates (in a, row stride M) down to the final top k, using b as
-// the ping-pong buffer for the intermediate rounds (both grown as needed, never shrunk).
-void launchMerges(BsBackend& be, DevBuf& a, DevBuf& b, long long M, int Q, int k, int metric,
-                  const Tuning& tu, DevBuf& outScores, DevBuf& outIds, std::string* plan) {
+// The merge rounds: while more than one chunk of candidates remains per query, each chunk of Q
+// lists of M packed candidates (row stride `stride`) is reduced to its k best, ping-ponging between
+// a and b (both grown as needed, never shrunk). Returns the buffer that holds what is left; M and
+// stride follow it. toList: one more round takes what is left to one list of k per query.
+DevBuf* launchMergeRounds(BsBackend& be, DevBuf& a, DevBuf& b, long long& M, long long& stride, int Q, int k,
+                          const Tuning& tu, bool toList, std::string* plan) {
     // a merge round must shrink the candidates: chunk >= 2k (the default is >= 8k)
     const int chunk = tu.mergeChunk > 0 ? std::max(tu.mergeChunk, 2 * k) : mergeChunk(k);
-    long long stride = M;
-    DevBuf* cur = &a;
-    DevBuf* nxt = &b;
-    while (M > chunk) {
-        const long long nChunks = ceilDiv(M, chunk);
-        const long long outStride = nChunks * k;
-        if (nxt->bytes < (size_t)Q * outStride * 8) *nxt = DevBuf(&be, (size_t)Q * outStride * 8);
-        const unsigned long long* c = cur->as<unsigned long long>();
-        int Mi = (int)M, ki = k, ch = chunk;
-        unsigned long long* o = nxt->as<unsigned long long>();
-        long long cs = stride, os = outStride;
-        void* args[] = {&c, &cs, &Mi, &ki, &ch, &o, &os};
-        BsDim g;
-        g.x = (unsigned)nChunks;
-        g.y = (unsigned)Q;
-        be.launch("blocksim_merge_candidates", g, mergeSmem(k), args);
-        if (plan) *plan += " merge(" + std::to_string(M) + "->" + std::to_string(outStride) + ")";
-        std::swap(cur, nxt);
-        M = outStride;
-        stride = outStride;
-    }
-    const unsigned long long* c = cur->as<unsigned long long>();
-    int Mi = (int)M, ki = k, mi = metric;
-    long long cs = stride;
-    float* s = outScores.as<float>();
-    int* ids = outIds.as<int>();
-    void* args[] = {&c, &cs, &Mi, &ki, &mi, &s, &ids};
-    BsDim g;
-    g.x = 1;
-    g.y = (unsigned)Q;
-    be.launch("blocksim_merge_final", g, mergeSmem(k), args);
-    if (plan) *plan += " final(" + std::to_string(M) + ")";
-}
-
-// Merges Q lists of M packed candidates (in a) down to one list of the k best per query, without
-// the final merge's decoding: returns the buffer that holds them at stride k.
-DevBuf* launchMergesToList(BsBackend& be, DevBuf& a, DevBuf& b, long long M, int Q, int k,
-                           const Tuning& tu, std::string* plan) {
-    const int chunk = tu.mergeChunk > 0 ? std::max(tu.mergeChunk, 2 * k) : mergeChunk(k);
-    long long stride = M;
     DevBuf* cur = &a;
     DevBuf* nxt = &b;
     for (bool last = false; !last;) {
         last = M <= chunk;
+        if (last && !toList) break;
         const int ch = last ? (int)M : chunk;
         const long long nChunks = ceilDiv(M, ch);
         const long long outStride = nChunks * k;
@@ -356,6 +319,33 @@ DevBuf* launchMergesToList(BsBackend& be, DevBuf& a, DevBuf& b, long long M, int
         stride = outStride;
     }
     return cur;
+}
+
+// Merges Q lists of M packed candidates (in a, row stride M) down to the final top k: the merge
+// rounds, then merge_final with `metric` (scores, or kMetricKeys for the raw keys).
+void launchMerges(BsBackend& be, DevBuf& a, DevBuf& b, long long M, int Q, int k, int metric,
+                  const Tuning& tu, DevBuf& outScores, DevBuf& outIds, std::string* plan) {
+    long long stride = M;
+    DevBuf* cur = launchMergeRounds(be, a, b, M, stride, Q, k, tu, false, plan);
+    const unsigned long long* c = cur->as<unsigned long long>();
+    int Mi = (int)M, ki = k, mi = metric;
+    long long cs = stride;
+    float* s = outScores.as<float>();
+    int* ids = outIds.as<int>();
+    void* args[] = {&c, &cs, &Mi, &ki, &mi, &s, &ids};
+    BsDim g;
+    g.x = 1;
+    g.y = (unsigned)Q;
+    be.launch("blocksim_merge_final", g, mergeSmem(k), args);
+    if (plan) *plan += " final(" + std::to_string(M) + ")";
+}
+
+// Merges Q lists of M packed candidates (in a) down to one list of the k best per query, without
+// the final merge's decoding: returns the buffer that holds them at stride k.
+DevBuf* launchMergesToList(BsBackend& be, DevBuf& a, DevBuf& b, long long M, int Q, int k,
+                           const Tuning& tu, std::string* plan) {
+    long long stride = M;
+    return launchMergeRounds(be, a, b, M, stride, Q, k, tu, true, plan);
 }
 
 struct Searcher {

@@ -603,7 +603,7 @@ public final class CudaSearchBackend implements SearchBackend {
         // one block per query takes what is left down to its k best: tau is the k-th
         CUdeviceptr tau = ends[1];
         launch(LaunchPlan.MERGE_CANDIDATES, 1, nq, LaunchPlan.mergeSmem(k),
-                ends[0], mergeLo.rounds().isEmpty() ? strideLo : mergeLo.rounds().getLast().outStride(),
+                ends[0], mergeLo.finalStride(strideLo),
                 (int) mergeLo.finalM(), k, (int) Math.max(1, mergeLo.finalM()), tau, (long) k);
         // the re-rank writes its lists into the buffer that does not hold tau; its merge rounds may
         // then overwrite tau, after the re-rank read it (one stream)
@@ -623,9 +623,8 @@ public final class CudaSearchBackend implements SearchBackend {
         }
         stage = "merging candidates";
         CUdeviceptr[] endsRe = mergeRounds(mergeRe, re, tau, strideRe, m, nq);
-        long finalStride = mergeRe.rounds().isEmpty() ? strideRe : mergeRe.rounds().getLast().outStride();
         launch(LaunchPlan.MERGE_FINAL, 1, nq, LaunchPlan.mergeSmem(m),
-                endsRe[0], finalStride, (int) mergeRe.finalM(), m, LaunchPlan.METRIC_KEYS, scores, ids);
+                endsRe[0], mergeRe.finalStride(strideRe), (int) mergeRe.finalM(), m, LaunchPlan.METRIC_KEYS, scores, ids);
         stage = "running the kernels";
         JCudaDriver.cuStreamSynchronize(compute);
         stage = "downloading the results";
@@ -835,20 +834,9 @@ public final class CudaSearchBackend implements SearchBackend {
             }
         }
         stage = "merging candidates";
-        CUdeviceptr cur = a;
-        CUdeviceptr other = b;
-        long stride = candStride;
-        int chunk = LaunchPlan.mergeChunk(k);
-        for (LaunchPlan.MergeRound r : merge.rounds()) {
-            launch(LaunchPlan.MERGE_CANDIDATES, r.blocks(), nq, LaunchPlan.mergeSmem(k),
-                    cur, stride, (int) r.m(), k, chunk, other, r.outStride());
-            CUdeviceptr t = cur;
-            cur = other;
-            other = t;
-            stride = r.outStride();
-        }
+        CUdeviceptr[] ends = mergeRounds(merge, a, b, candStride, k, nq);
         launch(LaunchPlan.MERGE_FINAL, 1, nq, LaunchPlan.mergeSmem(k),
-                cur, stride, (int) merge.finalM(), k, LaunchPlan.METRIC_KEYS, scores, ids);
+                ends[0], merge.finalStride(candStride), (int) merge.finalM(), k, LaunchPlan.METRIC_KEYS, scores, ids);
         stage = "running the kernels";
         JCudaDriver.cuStreamSynchronize(compute);
         stage = "downloading the results";

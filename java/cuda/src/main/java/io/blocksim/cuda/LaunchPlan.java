@@ -216,6 +216,11 @@ public final class LaunchPlan {
         public long maxOutStride() {
             return rounds.stream().mapToLong(MergeRound::outStride).max().orElse(0);
         }
+
+        /** The row stride of what the final merge reads: the last round's output, or {@code first} when there is none. */
+        public long finalStride(long first) {
+            return rounds.isEmpty() ? first : rounds.getLast().outStride();
+        }
     }
 
     public static Merge planMerge(long m, int k) {
