@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Test;
  *     first on its loader path runs {@link CudaSearchBackendGpuTest} (through {@link GpuTestMain})
  *     for real: uploads, residency and eviction, launch plans, merges, the boundary check, the
  *     compressed scan, the SGEMM path (with src/test/c/fake_cublas.c's host SGEMM standing in for
- *     cuBLAS), all compared with the CPU backend.
+ *     cuBLAS), all compared with the CPU backend; then {@link SimilarStringsGpuTest}, the
+ *     similar-strings job through the CUDA backend.
  * </ul>
  * What it cannot show: the kernels' speed, and behaviour that only real hardware has (warps
  * racing, the real cp.async, device memory limits of a real card). Skipped where no C++ compiler
@@ -86,6 +87,12 @@ class EmulatedDeviceTest {
         assertEquals("0", m.group(3), r.tail());
         assertEquals("0", m.group(2), "every GPU test runs on the emulated device (SGEMM included):\n" + r.tail());
         assertTrue(Integer.parseInt(m.group(1)) >= 12, r.tail());
+
+        // the similar-strings job with --device cuda: the same rows and scores as on the CPU
+        java.add(SimilarStringsGpuTest.class.getName());
+        Result j = run(java, lib.toString(), 600);
+        assertEquals(0, j.exit, j.tail());
+        assertTrue(j.out.contains("SimilarStringsGpuTest: 1 passed, 0 skipped, 0 failed"), j.tail());
     }
 
     /** The emulator and the kernels as position-independent objects, built once for both tests. */

@@ -13,7 +13,8 @@ import org.opentest4j.TestAbortedException;
 /**
  * Runs {@link CudaSearchBackendGpuTest} without Maven or the JUnit launcher (which the lent GPU
  * machines lack): {@code java -cp classes:test-classes:lib/*:test-lib/* io.blocksim.cuda.GpuTestMain [CLASS [METHOD]]}
- * (a method name part runs only the tests whose names contain it).
+ * (a method name part runs only the tests whose names contain it; {@code @TempDir} fields get a
+ * fresh folder under the system's temp folder, left there).
  * Only the annotations that test uses are honoured. Exit status 0 when nothing failed.
  */
 public final class GpuTestMain {
@@ -67,7 +68,20 @@ public final class GpuTestMain {
     private static Object newInstance(Class<?> c) throws ReflectiveOperationException {
         var ctor = c.getDeclaredConstructor();
         ctor.setAccessible(true);
-        return ctor.newInstance();
+        Object o = ctor.newInstance();
+        for (java.lang.reflect.Field f : c.getDeclaredFields()) {  // @TempDir fields: a fresh folder each
+            if (f.isAnnotationPresent(org.junit.jupiter.api.io.TempDir.class) && !Modifier.isStatic(f.getModifiers())) {
+                f.setAccessible(true);
+                try {
+                    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("blocksim-gpu-test");
+                    dir.toFile().deleteOnExit();
+                    f.set(o, dir);
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        return o;
     }
 
     private static void invokeStatic(Class<?> c, Class<? extends java.lang.annotation.Annotation> a)
