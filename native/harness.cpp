@@ -586,6 +586,18 @@ struct CheckResult {
     std::string msg;
 };
 
+// The first query's failure, or ok.
+CheckResult firstFailure(const std::vector<std::string>& errs) {
+    CheckResult cr;
+    for (const std::string& e : errs)
+        if (!e.empty()) {
+            cr.ok = false;
+            cr.msg = e;
+            break;
+        }
+    return cr;
+}
+
 CheckResult check(const Problem& p, const Queries& qs, int k, int metric, const SearchOut& out) {
     const int N = p.spec.N, D = p.spec.D, Q = qs.Q;
     std::vector<std::string> errs(Q);
@@ -685,14 +697,7 @@ CheckResult check(const Problem& p, const Queries& qs, int k, int metric, const 
                 }
         }
     });
-    CheckResult cr;
-    for (int q = 0; q < Q; ++q)
-        if (!errs[q].empty()) {
-            cr.ok = false;
-            cr.msg = errs[q];
-            break;
-        }
-    return cr;
+    return firstFailure(errs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -794,14 +799,7 @@ CheckResult checkCodes(const Problem& p, const Queries& qs, int k, int m, int me
             }
         }
     });
-    CheckResult cr;
-    for (int q = 0; q < Q; ++q)
-        if (!errs[q].empty()) {
-            cr.ok = false;
-            cr.msg = errs[q];
-            break;
-        }
-    return cr;
+    return firstFailure(errs);
 }
 
 struct Case {

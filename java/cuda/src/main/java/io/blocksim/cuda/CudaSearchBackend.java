@@ -621,23 +621,33 @@ public final class CudaSearchBackend implements SearchBackend {
                     tau, (long) k, k, m, chunk, p.idBase(), w.rescored(), re, strideRe, listOffset);
             listOffset += blocks;
         }
+        mergeAndDownload(mergeRe, re, tau, strideRe, m, nq, scores, ids, q0, outRows, outKeys);
+        int[] counts = new int[nq];
+        JCudaDriver.cuMemcpyDtoH(Pointer.to(counts), w.rescored(), (long) nq * Integer.BYTES);
+        System.arraycopy(counts, 0, outRescored, q0, nq);
+    }
+
+    /**
+     * The merge rounds and the final merge (raw keys) of {@code nq} queries' candidate lists, one
+     * synchronization, then each query's {@code k} best rows and keys into {@code outRows[q0 + q]}
+     * and {@code outKeys[q0 + q]}.
+     */
+    private void mergeAndDownload(LaunchPlan.Merge merge, CUdeviceptr from, CUdeviceptr spare, long stride, int k,
+            int nq, CUdeviceptr scores, CUdeviceptr ids, int q0, int[][] outRows, float[][] outKeys) {
         stage = "merging candidates";
-        CUdeviceptr[] endsRe = mergeRounds(mergeRe, re, tau, strideRe, m, nq);
-        launch(LaunchPlan.MERGE_FINAL, 1, nq, LaunchPlan.mergeSmem(m),
-                endsRe[0], mergeRe.finalStride(strideRe), (int) mergeRe.finalM(), m, LaunchPlan.METRIC_KEYS, scores, ids);
+        CUdeviceptr[] ends = mergeRounds(merge, from, spare, stride, k, nq);
+        launch(LaunchPlan.MERGE_FINAL, 1, nq, LaunchPlan.mergeSmem(k),
+                ends[0], merge.finalStride(stride), (int) merge.finalM(), k, LaunchPlan.METRIC_KEYS, scores, ids);
         stage = "running the kernels";
         JCudaDriver.cuStreamSynchronize(compute);
         stage = "downloading the results";
-        float[] sc = new float[nq * m];
-        int[] id = new int[nq * m];
-        int[] counts = new int[nq];
+        float[] sc = new float[nq * k];
+        int[] id = new int[nq * k];
         JCudaDriver.cuMemcpyDtoH(Pointer.to(sc), scores, (long) sc.length * Float.BYTES);
         JCudaDriver.cuMemcpyDtoH(Pointer.to(id), ids, (long) id.length * Integer.BYTES);
-        JCudaDriver.cuMemcpyDtoH(Pointer.to(counts), w.rescored(), (long) nq * Integer.BYTES);
         for (int q = 0; q < nq; q++) {
-            outRows[q0 + q] = java.util.Arrays.copyOfRange(id, q * m, q * m + m);
-            outKeys[q0 + q] = java.util.Arrays.copyOfRange(sc, q * m, q * m + m);
-            outRescored[q0 + q] = counts[q];
+            outRows[q0 + q] = java.util.Arrays.copyOfRange(id, q * k, q * k + k);
+            outKeys[q0 + q] = java.util.Arrays.copyOfRange(sc, q * k, q * k + k);
         }
     }
 
@@ -833,21 +843,7 @@ public final class CudaSearchBackend implements SearchBackend {
                 JCudaDriver.cuEventRecord(slotFree[slot], compute);
             }
         }
-        stage = "merging candidates";
-        CUdeviceptr[] ends = mergeRounds(merge, a, b, candStride, k, nq);
-        launch(LaunchPlan.MERGE_FINAL, 1, nq, LaunchPlan.mergeSmem(k),
-                ends[0], merge.finalStride(candStride), (int) merge.finalM(), k, LaunchPlan.METRIC_KEYS, scores, ids);
-        stage = "running the kernels";
-        JCudaDriver.cuStreamSynchronize(compute);
-        stage = "downloading the results";
-        float[] sc = new float[nq * k];
-        int[] id = new int[nq * k];
-        JCudaDriver.cuMemcpyDtoH(Pointer.to(sc), scores, (long) sc.length * Float.BYTES);
-        JCudaDriver.cuMemcpyDtoH(Pointer.to(id), ids, (long) id.length * Integer.BYTES);
-        for (int q = 0; q < nq; q++) {
-            outRows[q0 + q] = java.util.Arrays.copyOfRange(id, q * k, q * k + k);
-            outKeys[q0 + q] = java.util.Arrays.copyOfRange(sc, q * k, q * k + k);
-        }
+        mergeAndDownload(merge, a, b, candStride, k, nq, scores, ids, q0, outRows, outKeys);
     }
 
     /** SGEMM tiles of the piece into the score tile, each followed by the exact select; returns the lists written. */
