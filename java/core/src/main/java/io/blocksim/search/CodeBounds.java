@@ -59,15 +59,32 @@ final class CodeBounds {
     }
 
     /**
+     * G for the native kernel ({@link NativeCodes}): P = I / t with I = sum c_i cq_i exact and
+     * cq / t the query rounded to int16 at scale t, so |P - c.q| = |c.r| <= |c| rho with rho >= |r|
+     * the rounding's norm. For cosine (|q'| about 1) the float sum's term G |c| |q'| becomes
+     * |c| rho, for L2 G |c| |q| becomes |c| rho = (rho / |q|) |c| |q|: adding {@code rel} = rho
+     * (cosine) or rho / |q| (L2), rounded up, to the float kernels' G keeps every other term of the
+     * class comment as it is (it also covers the rounding of s P in double, and G >= (D + 16) u for
+     * the L2 query norm's sum). The cosine row slack's |S| <= |x^| (1 + 2^-21) grows by |x^| rho <= m:
+     * its 2m already holds it.
+     *
+     * @param rel the largest rho (cosine) or rho / |q| (L2) of the group's queries
+     */
+    static double integerGrowth(int dim, int lanes, double rel) {
+        return cosineGrowth(dim, lanes) + rel * (1 + 0x1p-20);
+    }
+
+    /**
      * The cosine interval as two float keys {@code out[0] <= C <= out[1]}, or false (and
      * {@code out} untouched) when the upper key is certainly below {@code bar} (NaN: never), which
      * costs no division: the common case of a row that cannot enter.
      *
-     * @param p the kernel's float dot product of the codes with the normalized query
-     * @param g {@link #cosineGrowth}
+     * @param p the kernel's dot product of the codes with the normalized query (a float sum, or
+     *     the native kernel's exact integer sum over the query's scale)
+     * @param g {@link #cosineGrowth}, or {@link #integerGrowth} for the native kernel
      * @param tiny (D + L) 2^-149
      */
-    static boolean cosine(float p, float scale, float err, float norm, double g, double tiny, float bar, float[] out) {
+    static boolean cosine(double p, float scale, float err, float norm, double g, double tiny, float bar, float[] out) {
         double s = (double) scale * p;
         double m = err + g * (norm * (1 + 0x1p-22) + err) + scale * tiny;
         double n = Math.max(norm, Metric.NORM_EPS);
@@ -91,8 +108,8 @@ final class CodeBounds {
         return true;
     }
 
-    /** {@link #cosine(float, float, float, float, double, double, float, float[])} without a bar. */
-    static void cosine(float p, float scale, float err, float norm, double g, double tiny, float[] out) {
+    /** {@link #cosine(double, float, float, float, double, double, float, float[])} without a bar. */
+    static void cosine(double p, float scale, float err, float norm, double g, double tiny, float[] out) {
         cosine(p, scale, err, norm, g, tiny, Float.NaN, out);
     }
 
@@ -100,15 +117,15 @@ final class CodeBounds {
      * The L2 interval as two float keys (negated distances) {@code out[0] <= -dist <= out[1]}, or
      * false when the upper key is certainly below {@code bar} (NaN: never).
      *
-     * @param p the kernel's float dot product of the codes with the raw query
+     * @param p the kernel's dot product of the codes with the raw query (as for cosine)
      * @param cc the row's sum of squared codes, exact (an integer: summed in integers or in floats
      *     kept below 2^24)
      * @param qq the query's squared norm, summed in double
      * @param qn sqrt(qq)
-     * @param g {@link #l2Growth}
+     * @param g {@link #l2Growth}, or {@link #integerGrowth} for the native kernel
      * @param tiny (D + L) 2^-149
      */
-    static boolean l2(float p, double cc, float scale, float err, double qq, double qn, double g, double tiny, float bar,
+    static boolean l2(double p, double cc, float scale, float err, double qq, double qn, double g, double tiny, float bar,
             float[] out) {
         double ss = (double) scale * scale * cc;
         double sp = 2.0 * scale * p;
@@ -130,8 +147,8 @@ final class CodeBounds {
         return true;
     }
 
-    /** {@link #l2(float, float, float, float, double, double, double, double, float, float[])} without a bar. */
-    static void l2(float p, double cc, float scale, float err, double qq, double qn, double g, double tiny, float[] out) {
+    /** {@link #l2(double, double, float, float, double, double, double, double, float, float[])} without a bar. */
+    static void l2(double p, double cc, float scale, float err, double qq, double qn, double g, double tiny, float[] out) {
         l2(p, cc, scale, err, qq, qn, g, tiny, Float.NaN, out);
     }
 
@@ -164,7 +181,7 @@ final class CodeBounds {
      * @param ss s^2 cc (double)
      * @param sqc sqrt(cc)
      */
-    static boolean l2CannotReach(float p, double ss, double sqc, float scale, float err, double qq, double qn, double g,
+    static boolean l2CannotReach(double p, double ss, double sqc, float scale, float err, double qq, double qn, double g,
             double tiny, float bar) {
         double sp = 2.0 * scale * p;
         double a = ss - sp + qq;

@@ -28,7 +28,18 @@ final class CodeCandidates {
     /** Scratch for the kernels: one vector's lanes (16 at most). */
     final float[] lanes = new float[64];
 
-    CodeCandidates(int queries, int k) {
+    /** Scratch for the native kernel ({@link NativeCodes}): a block's sums, row by row; null without it. */
+    final int[] dots;
+    /** Scratch for the native kernel: a block's sums of squared codes (L2); null without it. */
+    final int[] squares;
+
+    /** Scratch for the native kernel: the rows of a block it left, with their query masks; null without it. */
+    final int[] hits;
+
+    CodeCandidates(int queries, int k, boolean nativeKernel) {
+        dots = nativeKernel ? new int[CodeScan.BLOCK_ROWS * CodeScan.GROUP] : null;
+        squares = nativeKernel ? new int[CodeScan.BLOCK_ROWS] : null;
+        hits = nativeKernel ? new int[CodeScan.BLOCK_ROWS] : null;
         lows = new TopK[queries];
         bar = new float[queries];
         kept = new long[queries][];

@@ -37,7 +37,7 @@ final class CodeScan {
     /** Queries per kernel call: each chunk of codes is widened once for up to this many. */
     static final int GROUP = 8;
     /** Rows scored against every query group before moving on (their codes stay in L1/L2). */
-    private static final int BLOCK_ROWS = 256;
+    static final int BLOCK_ROWS = 256;
     /** Above this dimension the bounds' growth factors get too large to be useful; the float32 scan runs. */
     static final int MAX_DIM = 1 << 20;
 
@@ -49,13 +49,19 @@ final class CodeScan {
         return data.hasCodes() && data.dim() < MAX_DIM;
     }
 
+    /** Whether {@link #search} runs the native kernel ({@link NativeCodes}) for data of this dimension. */
+    static boolean nativeKernel(boolean wanted, int dim) {
+        return wanted && NativeCodes.available() && dim <= NativeCodes.MAX_DIM;
+    }
+
     /**
      * The exact top-k of each query (already validated) by the compressed scan.
      *
      * @param pool helpers' pool, or null to scan on the calling thread alone
+     * @param nativeWanted run pass 1 on {@link NativeCodes} where it is available (else the Java kernels)
      */
     static SearchResult search(VectorSet data, float[][] queries, int k, Metric metric, int threads, int chunkRows,
-            Executor pool, SearchRules.NormsCache normsCache) {
+            Executor pool, SearchRules.NormsCache normsCache, boolean nativeWanted) {
         int dim = data.dim();
         int nq = queries.length;
         boolean cosine = metric == Metric.COSINE;
@@ -73,12 +79,15 @@ final class CodeScan {
         }
         int[] chunks = chunks(shards, chunkRows);
         int workers = shareable && pool != null ? Math.max(1, Math.min(threads, chunks.length / 3)) : 1;
+        boolean useNative = nativeKernel(nativeWanted, dim);
         CodeCandidates[] found = new CodeCandidates[workers];
         for (int w = 0; w < workers; w++) {
-            found[w] = new CodeCandidates(nq, k);
+            found[w] = new CodeCandidates(nq, k, useNative);
         }
         int lanes = Vectorization.VECTOR_API ? Vectorization.LANES : 1;
-        Pass1 pass = new Pass1(shards, norms, chunks, dim, cosine, prepared, lanes);
+        // an automatic arena: no close (a shared arena's close costs a handshake with every thread)
+        Pass1 pass = new Pass1(shards, norms, chunks, dim, cosine, prepared, lanes,
+                useNative ? java.lang.foreign.Arena.ofAuto() : null);
         Workers.run(workers == 1 ? null : pool, workers, w -> pass.run(found[w]));
 
         int[][] rows = new int[nq][k];
@@ -154,10 +163,14 @@ final class CodeScan {
         private final double[] qn;
         private final double g;
         private final double tiny;
+        /** Per group, with the native kernel: its int16 queries and its parameters (else null). */
+        private final NativeCodes.Quantized[] quantized;
+        private final double[][] params;
         private final AtomicInteger next = new AtomicInteger();
 
+        /** @param nativeArena for the native kernel's queries, or null to run the Java kernels */
         Pass1(List<VectorShard> shards, MemorySegment[] norms, int[] chunks, int dim, boolean cosine, float[][] queries,
-                int lanes) {
+                int lanes, java.lang.foreign.Arena nativeArena) {
             this.shards = shards.toArray(new VectorShard[0]);
             this.norms = norms;
             this.chunks = chunks;
@@ -188,6 +201,22 @@ final class CodeScan {
             int l = Math.max(lanes, 16);  // the bounds allow any order of up to dim + 16 terms
             g = cosine ? CodeBounds.cosineGrowth(dim, l) : CodeBounds.l2Growth(dim, l);
             tiny = (dim + l) * 0x1p-149;
+            quantized = nativeArena == null ? null : new NativeCodes.Quantized[n];
+            params = nativeArena == null ? null : new double[n][NativeCodes.PARAMS];
+            for (int i = 0; nativeArena != null && i < n; i++) {
+                quantized[i] = NativeCodes.quantize(groups[i], dim, nativeArena);
+                double rel = 0;
+                for (int j = 0; j < groups[i].length; j++) {
+                    double e = quantized[i].err()[j];
+                    // L2: relative to |q| (a zero query rounds exactly: e = 0)
+                    rel = Math.max(rel, cosine || e == 0 ? e : e / qn[i * GROUP + j]);
+                    params[i][NativeCodes.PARAM_INV + j] = quantized[i].inv()[j];
+                    params[i][NativeCodes.PARAM_QQ + j] = qq[i * GROUP + j];
+                    params[i][NativeCodes.PARAM_QN + j] = qn[i * GROUP + j];
+                }
+                params[i][NativeCodes.PARAM_G] = CodeBounds.integerGrowth(dim, l, rel);
+                params[i][NativeCodes.PARAM_TINY] = tiny;
+            }
         }
 
         void run(CodeCandidates out) {
@@ -211,6 +240,10 @@ final class CodeScan {
             int qOff = gi * GROUP;
             MemorySegment codes = s.codes().codes();
             MemorySegment scales = s.codes().scales();
+            if (quantized != null) {
+                integer(out, codes, scales, n, r0, r1, s.firstRow(), gi);
+                return;
+            }
             if (!Vectorization.VECTOR_API) {  // a constant: the JIT drops this branch on the vector path
                 scalar(out, codes, scales, n, r0, r1, s.firstRow(), q, qOff);
                 return;
@@ -220,6 +253,47 @@ final class CodeScan {
             } else {
                 CodeKernels.l2(out, codes, scales, r0, r1, s.firstRow(), dim, q, interleaved[gi], qq, qn, qOff, q.length, g,
                         tiny);
+            }
+        }
+
+        /**
+         * Rows [r0, r1) against group {@code gi} on the native kernel: its exact integer sums and
+         * its quick rejection, then the interval of each (row, query) it left, with the group's G
+         * ({@link CodeBounds#integerGrowth}).
+         */
+        private void integer(CodeCandidates out, MemorySegment codes, MemorySegment scales, MemorySegment n, int r0,
+                int r1, int base, int gi) {
+            NativeCodes.Quantized q = quantized[gi];
+            int nq = q.nq();
+            int qOff = gi * GROUP;
+            int[] dots = out.dots;
+            int[] squares = out.squares;
+            double[] param = params[gi];
+            float[] bar = out.bar;
+            int hits = NativeCodes.scan(codes, scales, cosine ? n : null, r0, r1 - r0, dim, q, param, bar, qOff, dots,
+                    cosine ? null : squares, out.hits);
+            double gg = param[NativeCodes.PARAM_G];
+            float[] iv = out.interval;
+            for (int h = 0; h < hits; h++) {
+                int i = out.hits[h] >>> 8;
+                int mask = out.hits[h] & 0xff;
+                int r = r0 + i;
+                float scale = scales.get(Norms.LE_FLOAT, (long) r * 8);
+                float err = scales.get(Norms.LE_FLOAT, (long) r * 8 + 4);
+                float norm = cosine ? n.get(Norms.LE_FLOAT, (long) r * 4) : 0f;
+                double cc = cosine ? 0 : squares[i];
+                for (int j = 0; j < nq; j++) {
+                    if ((mask & 1 << j) == 0) {
+                        continue;
+                    }
+                    double p = dots[i * nq + j] * param[NativeCodes.PARAM_INV + j];
+                    int qi = qOff + j;
+                    boolean may = cosine ? CodeBounds.cosine(p, scale, err, norm, gg, tiny, bar[qi], iv)
+                            : CodeBounds.l2(p, cc, scale, err, qq[qi], qn[qi], gg, tiny, bar[qi], iv);
+                    if (may) {
+                        out.offer(qi, base + r, iv[0], iv[1]);
+                    }
+                }
             }
         }
 

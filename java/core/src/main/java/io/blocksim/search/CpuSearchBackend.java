@@ -75,6 +75,9 @@ public final class CpuSearchBackend implements SearchBackend {
     /** Per shard: its local rows of {@link #hugeNormRows} (found once per shard, not per search). */
     private final Map<VectorShard, int[]> hugeRows = Collections.synchronizedMap(new WeakHashMap<>());
 
+    /** Whether the compressed scan may use {@link NativeCodes} (where it is available). */
+    private final boolean nativeCodes;
+
     /** Uses every available processor. */
     public CpuSearchBackend() {
         this(Runtime.getRuntime().availableProcessors());
@@ -86,6 +89,11 @@ public final class CpuSearchBackend implements SearchBackend {
 
     /** For tests: a small chunk size exercises the merge of many workers on small data. */
     CpuSearchBackend(int threads, int chunkRows) {
+        this(threads, chunkRows, true);
+    }
+
+    /** For tests: {@code nativeCodes} false keeps the compressed scan on its Java kernels. */
+    CpuSearchBackend(int threads, int chunkRows, boolean nativeCodes) {
         if (threads < 1) {
             throw new InvalidArgumentException("threads must be at least 1, got " + threads);
         }
@@ -94,6 +102,7 @@ public final class CpuSearchBackend implements SearchBackend {
         }
         this.threads = threads;
         this.chunkRows = chunkRows;
+        this.nativeCodes = nativeCodes;
     }
 
     @Override
@@ -143,7 +152,7 @@ public final class CpuSearchBackend implements SearchBackend {
         try (var lease = data.guard().acquire()) {
             if (useCodes(data, queries, k, scan)) {
                 return CodeScan.search(data, queries, k, metric, threads, chunkRows, threads > 1 ? pool() : null,
-                        normsCache);
+                        normsCache, nativeCodes);
             }
             SearchResult r = searchOpen(data, queries, k, metric);
             return new SearchResult(r.metric(), r.k(), r.rows(), r.scores(), null, null, SearchResult.SCAN_FLOAT32, null);

@@ -97,7 +97,32 @@ class CodeBoundsTest {
                         Math.sqrt(qq), g2, tiny, -dist), "-distance " + -dist + " rejected");
                 assertTrue(CodeBounds.l2(p, cc, scale, err, qq, Math.sqrt(qq), g2, tiny, -dist, iv));
             }
+            // the native kernel's way (NativeCodes): the query rounded to int16, an exact integer sum over its scale
+            NativeCodes.Quantized qu = NativeCodes.quantize(new float[][] {u}, dim, arena);
+            double pu = integerDot(c, qu) * qu.inv()[0];
+            double gu = CodeBounds.integerGrowth(dim, 16, qu.err()[0]);
+            CodeBounds.cosine(pu, scale, err, norm, gu, tiny, iv);
+            assertTrue(iv[0] <= cos && cos <= iv[1], "integer: cosine " + cos + " outside [" + iv[0] + ", " + iv[1] + "]");
+            assertTrue(!CodeBounds.cosineCannotReach(scale * pu, CodeBounds.cosineRowSlack(scale, err, norm, gu, tiny),
+                    Math.max(norm, Metric.NORM_EPS), cos), "integer: cosine " + cos + " rejected");
+            NativeCodes.Quantized ql = NativeCodes.quantize(new float[][] {q}, dim, arena);
+            double pl = integerDot(c, ql) * ql.inv()[0];
+            double gl = CodeBounds.integerGrowth(dim, 16, ql.err()[0] == 0 ? 0 : ql.err()[0] / Math.sqrt(qq));
+            CodeBounds.l2(pl, cc, scale, err, qq, Math.sqrt(qq), gl, tiny, iv);
+            assertTrue(iv[0] <= -dist && -dist <= iv[1], "integer: -distance " + -dist + " outside [" + iv[0] + ", "
+                    + iv[1] + "]");
+            assertTrue(!CodeBounds.l2CannotReach(pl, (double) scale * scale * cc, Math.sqrt(cc), scale, err, qq,
+                    Math.sqrt(qq), gl, tiny, -dist), "integer: -distance " + -dist + " rejected");
         }
+    }
+
+    /** What the native kernel computes: sum c_i cq_i, exactly. */
+    static long integerDot(float[] c, NativeCodes.Quantized q) {
+        long sum = 0;
+        for (int i = 0; i < c.length; i++) {
+            sum += (long) c[i] * q.q().getAtIndex(ValueLayout.JAVA_SHORT, i);
+        }
+        return sum;
     }
 
     /** The bound is no wider than the coding error needs: an exactly coded row's interval is a few ulps wide. */
@@ -142,7 +167,7 @@ class CodeBoundsTest {
                     }
                     qn[j] = Math.sqrt(qq[j]);
                 }
-                CodeCandidates out = new CodeCandidates(nq, rows);  // k = rows: every interval is kept
+                CodeCandidates out = new CodeCandidates(nq, rows, false);  // k = rows: every interval is kept
                 CodeKernels.l2(out, codes, scales, 0, rows, 0, dim, q, nq > 4 ? CodeKernels.interleave(q, dim, arena) : null,
                         qq, qn, 0, nq, CodeBounds.l2Growth(dim, 16), (dim + 16) * 0x1p-149);
                 for (int j = 0; j < nq; j++) {

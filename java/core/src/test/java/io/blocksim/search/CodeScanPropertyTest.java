@@ -33,7 +33,8 @@ import org.junit.jupiter.api.Test;
  * duplicated rows, zero rows and zero queries, huge (1e19) and tiny (1e-30, 1e-21: subnormal
  * squares) magnitudes and mixes of them, k up to the row count; cosine and L2; one or several
  * shards, with and without stored norms; 1 to 9 queries (single and grouped kernels, padded
- * groups); dimensions with and without a vector tail; 1 and 3 threads, small chunks.
+ * groups); dimensions with and without a vector tail; 1 and 3 threads, small chunks; the Java
+ * kernels and (where it loads) the native one ({@link NativeCodes}).
  */
 class CodeScanPropertyTest {
     @Property(tries = 150)
@@ -57,8 +58,10 @@ class CodeScanPropertyTest {
         try (Arena arena = Arena.ofShared()) {
             int[] sizes = rnd.nextBoolean() ? new int[] {rows} : new int[] {rows / 3, 0, rows - rows / 3};
             VectorSet set = withCodes(arena, TestVectors.shards(arena, data, sizes, rnd.nextBoolean()));
-            for (int threads : new int[] {1, 3}) {
-                try (CpuSearchBackend b = new CpuSearchBackend(threads, 1 + rnd.nextInt(64))) {
+            for (int run = 0; run < 4; run++) {
+                int threads = run < 2 ? 1 : 3;
+                boolean nativeKernel = run % 2 == 1;  // the native kernel where it loads, and the Java kernels
+                try (CpuSearchBackend b = new CpuSearchBackend(threads, 1 + rnd.nextInt(64), nativeKernel)) {
                     SearchResult want = b.search(set, queries, k, metric, ScanMode.FLOAT32);
                     SearchResult got = b.search(set, queries, k, metric, ScanMode.CODES);
                     assertEquals("float32", want.scan());
@@ -66,7 +69,7 @@ class CodeScanPropertyTest {
                     assertEquals("codes", got.scan());
                     for (int q = 0; q < nq; q++) {
                         String what = metric + " kind " + kind + " dim " + dim + " rows " + rows + " k " + k + " threads "
-                                + threads + " query " + q;
+                                + threads + (nativeKernel ? " native" : " java") + " query " + q;
                         assertArrayEquals(want.rows()[q], got.rows()[q], what);
                         assertArrayEquals(want.scores()[q], got.scores()[q], what);
                         assertTrue(got.rescored()[q] >= k && got.rescored()[q] <= rows, what + " rescored "
