@@ -126,8 +126,12 @@ static inline double max_norm(float norm) {
     return norm != norm ? (double) norm : (norm >= eps ? (double) norm : eps);
 }
 
+static inline __attribute__((always_inline)) TARGET __m512d splat(double v) { return _mm512_set1_pd(v); }
+
 /*
- * bs_codes_dot for rows [0, rows), then the quick rejection of CodeScan's first pass. Per query j
+ * bs_codes_dot for rows [0, rows), then the quick rejection of CodeScan's first pass, for the
+ * queries of the group at once in the 8 double lanes of a vector (the same IEEE operations, in
+ * the same order, as Java's scalar code; comparisons false on NaN as Java's are). Per query j
  * (p_j = out[r nq + j] inv_j, the code dot product):
  *   cosine (norms != NULL): CodeBounds.cosineRowSlack and cosineCannotReach with param g, tiny;
  *   L2 (norms == NULL, cc != NULL): CodeBounds.l2CannotReach with qq_j, qn_j.
@@ -142,44 +146,49 @@ TARGET int32_t bs_codes_scan(const int8_t *codes, int64_t rows, int32_t dim, con
     bs_codes_dot(codes, rows, dim, q, nq, out, cc);
     const double g = param[0];
     const double tiny = param[1];
+    const __mmask8 valid = (__mmask8) ((1u << nq) - 1);
+    const __m512d inv = _mm512_maskz_loadu_pd(valid, param + 2);
+    const __m512d qq = _mm512_maskz_loadu_pd(valid, param + 10);
+    const __m512d qn = _mm512_maskz_loadu_pd(valid, param + 18);
+    const __m512d barv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(valid, bar));
+    /* L2: -bar (1 + 2^-21) (= bar (-(1 + 2^-21)): rounding is symmetric), the part of t that does not depend on the row */
+    const __m512d tb = _mm512_mul_pd(barv, splat(-(1 + 0x1p-21)));
+    const __m512d gqq = _mm512_mul_pd(_mm512_mul_pd(qq, splat(0x1p-52)), splat(g * 0x1p24));
     int32_t found = 0;
     for (int64_t r = 0; r < rows; r++) {
         const float scale = scales[2 * r];
         const float err = scales[2 * r + 1];
-        const int32_t *dots = out + r * nq;
-        int32_t mask = 0;
+        __m512d p = _mm512_mul_pd(_mm512_cvtepi32_pd(_mm256_maskz_loadu_epi32(valid, out + r * nq)), inv);
+        __mmask8 reject;
         if (norms) {
             const float norm = norms[r];
             double m = err + g * (norm * (1 + 0x1p-22) + err) + scale * tiny;
             double n = max_norm(norm);
             double slack = m + (norm * (1 + 0x1p-20) + err + 2 * m) * 0x1p-21 + 0x1p-22 * n;
-            for (int32_t j = 0; j < nq; j++) {
-                double s = scale * (dots[j] * param[2 + j]);
-                double bn = bar[j] * n;
-                if (!(s + slack < bn - (fabs(bn) + n + slack) * 0x1p-40)) {
-                    mask |= 1 << j;
-                }
-            }
+            /* s + slack < bn - (|bn| + n + slack) 2^-40, s = scale p, bn = bar n */
+            __m512d s = _mm512_mul_pd(splat(scale), p);
+            __m512d bn = _mm512_mul_pd(barv, splat(n));
+            __m512d right = _mm512_sub_pd(bn, _mm512_mul_pd(_mm512_add_pd(_mm512_add_pd(_mm512_abs_pd(bn), splat(n)),
+                    splat(slack)), splat(0x1p-40)));
+            reject = _mm512_cmp_pd_mask(_mm512_add_pd(s, splat(slack)), right, _CMP_LT_OQ);
         } else {
             double c2 = cc[r];
             double ss = (double) scale * scale * c2;
             double sqc = sqrt(c2);
-            for (int32_t j = 0; j < nq; j++) {
-                double p = dots[j] * param[2 + j];
-                double qq = param[10 + j];
-                double qn = param[18 + j];
-                double sp = 2.0 * scale * p;
-                double a = ss - sp + qq;
-                double delta = 2.0 * scale * (g * sqc * qn + tiny) + 0x1p-50 * (ss + fabs(sp))
-                        + (qq * 0x1p-52) * (g * 0x1p24);
-                double t = -bar[j] * (1 + 0x1p-21) + err;
-                if (!(t >= 0 && a - delta > t * t * (1 + 0x1p-40) + DBL_MIN)) {
-                    mask |= 1 << j;
-                }
-            }
+            __m512d sp = _mm512_mul_pd(splat(2.0 * scale), p);
+            __m512d a = _mm512_add_pd(_mm512_sub_pd(splat(ss), sp), qq);
+            /* 2 scale (g sqc qn + tiny) + 2^-50 (ss + |sp|) + (qq 2^-52) (g 2^24) */
+            __m512d delta = _mm512_add_pd(_mm512_add_pd(
+                    _mm512_mul_pd(splat(2.0 * scale), _mm512_add_pd(_mm512_mul_pd(splat(g * sqc), qn), splat(tiny))),
+                    _mm512_mul_pd(splat(0x1p-50), _mm512_add_pd(splat(ss), _mm512_abs_pd(sp)))), gqq);
+            __m512d t = _mm512_add_pd(tb, splat(err));
+            __mmask8 nonneg = _mm512_cmp_pd_mask(t, _mm512_setzero_pd(), _CMP_GE_OQ);
+            __m512d right = _mm512_add_pd(_mm512_mul_pd(_mm512_mul_pd(t, t), splat(1 + 0x1p-40)), splat(DBL_MIN));
+            reject = nonneg & _mm512_cmp_pd_mask(_mm512_sub_pd(a, delta), right, _CMP_GT_OQ);
         }
-        if (mask) {
-            hits[found++] = (int32_t) (r << 8) | mask;
+        __mmask8 keep = valid & (__mmask8) ~reject;
+        if (keep) {
+            hits[found++] = (int32_t) (r << 8) | keep;
         }
     }
     return found;

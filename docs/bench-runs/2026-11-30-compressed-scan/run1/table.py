@@ -10,7 +10,7 @@ def key(tag):
     return (order.index(s), b, -t if t < 0 else -t + 100)
 tags = sorted({os.path.basename(f)[6:-5] for f in glob.glob(d + '/small-*.json')}, key=key)
 rows = []
-q1c = []; q8c = []; q1f = []; q8f = []; big = {64: [], 512: []}
+q1c = []; q8c = []; q1f = []; q8f = []; big = {64: [], 512: []}; mid = {2: [], 4: []}
 print('| site | codes MB | Q=1 codes / float32 (x floor) | Q=2 | Q=4 | Q=8 | re-scored Q=1 (med/max) | re-scored Q=8 (med/max) | Q=64 auto / float32 (ms) | Q=512 auto / float32 (ms) |')
 print('|---|---|---|---|---|---|---|---|---|---|')
 for tag in tags:
@@ -22,6 +22,8 @@ for tag in tags:
     for q in (1, 2, 4, 8):
         c = by[(q, 'codes')]; f = by[(q, 'float32')]
         cells.append(f"{c['median_ms']/c['floor_ms']:.2f} / {f['median_ms']/f['floor_ms']:.2f}")
+        if q in mid:
+            mid[q].append(c['median_ms']/c['floor_ms'])
     q1c.append(by[(1,'codes')]['median_ms']/by[(1,'codes')]['floor_ms']); q1f.append(by[(1,'float32')]['median_ms']/by[(1,'float32')]['floor_ms'])
     q8c.append(by[(8,'codes')]['median_ms']/by[(8,'codes')]['floor_ms']); q8f.append(by[(8,'float32')]['median_ms']/by[(8,'float32')]['floor_ms'])
     bigcells = []
@@ -48,3 +50,8 @@ med = statistics.median
 print()
 print(f"medians over {len(tags)} sites (x the float32 floor measured beside each search): Q=1 codes {med(q1c):.2f}, float32 {med(q1f):.2f}; Q=8 codes {med(q8c):.2f}, float32 {med(q8f):.2f}; "
       + ', '.join(f"Q={q} auto/float32 time ratio median {med(v):.2f}" for q, v in big.items() if v))
+print(f"worst site: Q=1 codes {max(q1c):.2f}, Q=8 codes {max(q8c):.2f}; medians Q=2 codes {med(mid[2]):.2f}, Q=4 codes {med(mid[4]):.2f}")
+for f in sorted(glob.glob(d + '/l2-*.json')):
+    ls = [json.loads(l) for l in open(f)]
+    print('L2 ' + os.path.basename(f)[3:-5] + ': ' + ', '.join(f"Q={r['q']} {r['scan']} {r['median_ms']/r['floor_ms']:.2f}x ({r['median_ms']:.1f} ms"
+          + (f", {r['rescored_median']}/{r['rescored_max']} re-scored)" if r['rescored_median'] is not None else ")") for r in ls))

@@ -104,6 +104,9 @@ final class BenchCommand implements Runnable {
             Backends.Choice choice = Devices.searchBackend(device);
             System.err.println("blocksim: search backend " + choice.reason());
             try (SearchBackend backend = choice.backend()) {
+                if (backend instanceof io.blocksim.search.CpuSearchBackend cpu) {
+                    System.err.println("blocksim: compressed scan kernels: " + cpu.codesKernel());
+                }
                 if (store != null) {
                     try (Store s = Store.open(store)) {
                         o = o.withData(s.vectors(site, block, position), store + " " + site + " block " + block).withK(k);

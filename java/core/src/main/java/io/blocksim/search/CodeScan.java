@@ -185,7 +185,8 @@ final class CodeScan {
             if (Vectorization.VECTOR_API) {
                 java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofAuto();
                 for (int i = 0; i < n; i++) {
-                    interleaved[i] = groups[i].length > 4 ? CodeKernels.interleave(groups[i], dim, arena) : null;
+                    interleaved[i] = groups[i].length > 4 && nativeArena == null
+                            ? CodeKernels.interleave(groups[i], dim, arena) : null;
                 }
             }
             qq = new double[queries.length];

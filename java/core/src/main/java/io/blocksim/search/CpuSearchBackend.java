@@ -46,7 +46,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * norms) only decides, with a rounding slack, which rows need that sum.
  *
  * <p>When every shard has codes ({@link io.blocksim.spi.ShardCodes}) and the batch is small
- * ({@link ScanMode#AUTO}, at most {@link #AUTO_CODES_MAX_QUERIES} queries) or the caller asks for
+ * ({@link ScanMode#AUTO}, at most {@link #autoCodesMaxQueries(int)} queries) or the caller asks for
  * {@link ScanMode#CODES}, the scan reads the int8 codes instead of the floats and re-scores from the
  * floats only the rows a proven bound cannot exclude ({@link CodeScan}): the same answer, bit for bit.
  *
@@ -63,7 +63,7 @@ public final class CpuSearchBackend implements SearchBackend {
     /** Up to this many queries the narrow kernel is used; above, the GEMM-shaped one. */
     static final int NARROW_MAX_QUERIES = 16;
     /** Rows per claimed chunk: enough to amortize the claim, small enough to balance 2-64 threads. */
-    private static final int DEFAULT_CHUNK_ROWS = 2040;
+    static final int DEFAULT_CHUNK_ROWS = 2040;
     /** Bytes of rows scored against all query groups before moving on (fits a core's L2). */
     private static final long BLOCK_BYTES = 192 * 1024;
 
@@ -138,7 +138,7 @@ public final class CpuSearchBackend implements SearchBackend {
      *
      * <p>{@link ScanMode#AUTO} (also what the 4-argument search runs) takes the compressed scan
      * ({@link CodeScan}) when every shard has codes and there are at most
-     * {@link #AUTO_CODES_MAX_QUERIES} queries, else the float32 scan. Either gives the same answer.
+     * {@link #autoCodesMaxQueries(int)} queries, else the float32 scan. Either gives the same answer.
      *
      * @throws io.blocksim.InvalidArgumentException also for {@link ScanMode#CODES} on data without
      *     codes
@@ -163,11 +163,39 @@ public final class CpuSearchBackend implements SearchBackend {
 
     /**
      * Up to this many queries {@link ScanMode#AUTO} takes the compressed scan (when the data has
-     * codes). Measured with {@code bench search} on the demo store (README, "Compressed scan").
+     * codes) on its Java kernels. Measured with {@code bench search} on the demo store (README,
+     * "Compressed scan").
      */
     public static final int AUTO_CODES_MAX_QUERIES = 4;
 
-    private static boolean useCodes(VectorSet data, float[][] queries, int k, ScanMode scan) {
+    /**
+     * Up to this many queries {@link ScanMode#AUTO} takes the compressed scan when it runs on the
+     * native kernel (AVX-512 VNNI): measured faster than the float32 scan at every batch up to this
+     * one (0.86x its time at 512 queries; README, "Compressed scan").
+     */
+    public static final int AUTO_CODES_MAX_QUERIES_NATIVE = 512;
+
+    /**
+     * The most queries {@link ScanMode#AUTO} sends to the compressed scan for data of dimension
+     * {@code dim} on this backend: {@link #AUTO_CODES_MAX_QUERIES_NATIVE} where the native kernel
+     * runs, else {@link #AUTO_CODES_MAX_QUERIES}.
+     */
+    public int autoCodesMaxQueries(int dim) {
+        return CodeScan.nativeKernel(nativeCodes, dim) ? AUTO_CODES_MAX_QUERIES_NATIVE : AUTO_CODES_MAX_QUERIES;
+    }
+
+    /**
+     * Which kernels this backend's compressed scan runs, in words for a report line: "native
+     * (AVX-512 VNNI)", or "java" with the reason the native kernel does not run here.
+     */
+    public String codesKernel() {
+        if (!nativeCodes) {
+            return "java (native kernel not wanted)";
+        }
+        return NativeCodes.available() ? "native (AVX-512 VNNI)" : "java (" + NativeCodes.why() + ")";
+    }
+
+    private boolean useCodes(VectorSet data, float[][] queries, int k, ScanMode scan) {
         SearchRules.validate(data, queries, k);
         return switch (scan == null ? ScanMode.AUTO : scan) {
             case FLOAT32 -> false;
@@ -177,7 +205,7 @@ public final class CpuSearchBackend implements SearchBackend {
                 }
                 yield true;
             }
-            case AUTO -> queries.length <= AUTO_CODES_MAX_QUERIES && CodeScan.usable(data);
+            case AUTO -> queries.length <= autoCodesMaxQueries(data.dim()) && CodeScan.usable(data);
         };
     }
 

@@ -106,12 +106,17 @@ class CodeScanPropertyTest {
             VectorSet plain = TestVectors.oneShard(arena, data);
             VectorSet coded = withCodes(arena, plain);
             float[][] few = TestVectors.queries(data, 2, 2);
-            float[][] many = TestVectors.queries(data, CpuSearchBackend.AUTO_CODES_MAX_QUERIES + 1, 3);
+            float[][] many = TestVectors.queries(data, b.autoCodesMaxQueries(16) + 1, 3);
             assertEquals("codes", b.search(coded, few, 5, Metric.COSINE).scan());
             assertEquals("codes", b.search(coded, few, 5, Metric.COSINE, ScanMode.AUTO).scan());
             assertEquals("float32", b.search(coded, many, 5, Metric.COSINE, ScanMode.AUTO).scan());
             assertEquals("codes", b.search(coded, many, 5, Metric.L2, ScanMode.CODES).scan());
             assertEquals("float32", b.search(plain, few, 5, Metric.COSINE, ScanMode.AUTO).scan());
+            try (CpuSearchBackend java = new CpuSearchBackend(2, CpuSearchBackend.DEFAULT_CHUNK_ROWS, false)) {
+                assertEquals(CpuSearchBackend.AUTO_CODES_MAX_QUERIES, java.autoCodesMaxQueries(16));
+            }
+            assertEquals(NativeCodes.available() ? CpuSearchBackend.AUTO_CODES_MAX_QUERIES_NATIVE
+                    : CpuSearchBackend.AUTO_CODES_MAX_QUERIES, b.autoCodesMaxQueries(16));
             InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
                     () -> b.search(plain, few, 5, Metric.COSINE, ScanMode.CODES));
             assertTrue(e.getMessage().contains("blocksim index"), e.getMessage());
