@@ -413,4 +413,45 @@ final class CodeKernels {
 
     /** The largest square of a code (RowCodes.MAX_CODE = 127). */
     private static final int MAX_SQUARE = 127 * 127;
+
+    /**
+     * {@link CodeScan#cut}'s float32 kernel key of the row at byte {@code off} of {@code v}: the
+     * float dot product with {@code q} (cosine) or minus the float sum of squared differences (L2),
+     * four vector accumulators then a lane reduction (an order Slack allows, as any is).
+     */
+    static float floatKey(MemorySegment v, long off, float[] q, boolean cosine) {
+        int dim = q.length;
+        int vec = dim - dim % L;
+        FloatVector a0 = FloatVector.zero(S);
+        FloatVector a1 = FloatVector.zero(S);
+        int d = 0;
+        if (cosine) {
+            for (; d + L < vec; d += 2 * L) {
+                a0 = FloatVector.fromMemorySegment(S, v, off + (long) d * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
+                        .fma(FloatVector.fromArray(S, q, d), a0);
+                a1 = FloatVector.fromMemorySegment(S, v, off + (long) (d + L) * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
+                        .fma(FloatVector.fromArray(S, q, d + L), a1);
+            }
+            for (; d < vec; d += L) {
+                a0 = FloatVector.fromMemorySegment(S, v, off + (long) d * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
+                        .fma(FloatVector.fromArray(S, q, d), a0);
+            }
+            float p = a0.add(a1).reduceLanes(VectorOperators.ADD);
+            for (; d < dim; d++) {
+                p = Math.fma(v.get(LE_FLOAT, off + (long) d * Float.BYTES), q[d], p);
+            }
+            return p;
+        }
+        for (; d < vec; d += L) {
+            FloatVector e = FloatVector.fromMemorySegment(S, v, off + (long) d * Float.BYTES, ByteOrder.LITTLE_ENDIAN)
+                    .sub(FloatVector.fromArray(S, q, d));
+            a0 = e.fma(e, a0);
+        }
+        float p = a0.reduceLanes(VectorOperators.ADD);
+        for (; d < dim; d++) {
+            float e = v.get(LE_FLOAT, off + (long) d * Float.BYTES) - q[d];
+            p = Math.fma(e, e, p);
+        }
+        return -p;
+    }
 }

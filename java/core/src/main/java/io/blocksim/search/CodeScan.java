@@ -99,10 +99,124 @@ final class CodeScan {
             for (int q = next.getAndIncrement(); q < nq; q = next.getAndIncrement()) {
                 int[] candidates = survivors(found, q, k);
                 rescored[q] = candidates.length;
+                candidates = cut(shards, norms, prepared[q], metric, dim, k, candidates);
                 CanonicalScores.topK(data, queries[q], q, metric, k, candidates, rows[q], scores[q]);
             }
         });
         return new SearchResult(metric, k, rows, scores, null, null, SearchResult.SCAN_CODES, rescored);
+    }
+
+    /** Below this many survivors pass 2 scores them canonically at once; above, {@link #cut} comes first. */
+    static final int CUT_MIN = 256;
+
+    /**
+     * Pass 2's first cut, for a query with many survivors (a random query against anisotropic data
+     * can leave 100,000 rows inside the codes' bounds; the canonical score, a double sum in one
+     * fixed order, costs about 0.4 us a row): each survivor's float32 kernel key, the float scan's
+     * own (a float dot product in any order over the stored norm, or minus the float sum of squared
+     * differences), and only the rows whose key reaches {@link Slack}'s relaxation of the k-th best
+     * key go on. Slack's proof holds for any k rows: the k best keys T among survivors belong to
+     * rows whose canonical scores are >= T - E, so every row of the canonical top-k (all survivors)
+     * has a key >= T - 2E. Rows whose key or (cosine) norm is not finite, or whose norm is above
+     * 2^125 (the float scan's {@code hugeNormRows}), skip the cut and stay. Returns the rows kept.
+     *
+     * @param query the query as the float scan prepares it (cosine: normalized to float)
+     */
+    static int[] cut(List<VectorShard> shards, MemorySegment[] norms, float[] query, Metric metric, int dim, int k,
+            int[] rows) {
+        if (rows.length <= Math.max(CUT_MIN, 4L * k)) {
+            return rows;
+        }
+        int[] sorted = rows.clone();
+        Arrays.sort(sorted);  // in memory order, shard by shard
+        boolean cosine = metric == Metric.COSINE;
+        float[] keys = new float[sorted.length];
+        boolean[] free = new boolean[sorted.length];  // skips the cut
+        TopK best = new TopK(k);
+        int si = 0;
+        for (int i = 0; i < sorted.length; i++) {
+            while (sorted[i] >= shards.get(si).firstRow() + shards.get(si).rows()) {
+                si++;
+            }
+            VectorShard s = shards.get(si);
+            int local = sorted[i] - s.firstRow();
+            float key = kernelKey(s.vectors(), (long) local * dim * Float.BYTES, query, cosine);
+            if (cosine) {
+                float norm = norms[si].get(Norms.LE_FLOAT, (long) local * Float.BYTES);
+                key = !(norm <= 0x1p125f) ? Float.NaN : key / Math.max(norm, (float) Metric.NORM_EPS);
+            }
+            keys[i] = key;
+            free[i] = !Float.isFinite(key);
+            if (!free[i]) {
+                best.offer(TopK.pack(key, sorted[i]));
+            }
+        }
+        if (best.size() < k) {
+            return rows;
+        }
+        float lowest = Slack.of(metric, dim).relax(best.threshold());
+        int n = 0;
+        for (int i = 0; i < sorted.length; i++) {
+            if (free[i] || !(keys[i] < lowest)) {
+                sorted[n++] = sorted[i];
+            }
+        }
+        return Arrays.copyOf(sorted, n);
+    }
+
+    /**
+     * A float32 kernel key of the row at byte {@code off} of {@code v}: cosine the float dot product
+     * with {@code q} (divided by the norm by the caller), L2 minus the float sum of squared
+     * differences: {@link CodeKernels#floatKey} on the vector path, else eight independent fma chains
+     * (Slack allows any order).
+     */
+    private static float kernelKey(MemorySegment v, long off, float[] q, boolean cosine) {
+        if (Vectorization.VECTOR_API) {  // a constant: the JIT keeps one branch
+            return CodeKernels.floatKey(v, off, q, cosine);
+        }
+        float a0 = 0;
+        float a1 = 0;
+        float a2 = 0;
+        float a3 = 0;
+        float a4 = 0;
+        float a5 = 0;
+        float a6 = 0;
+        float a7 = 0;
+        int dim = q.length;
+        int d = 0;
+        if (cosine) {
+            for (; d + 8 <= dim; d += 8) {
+                long o = off + (long) d * Float.BYTES;
+                a0 = Math.fma(v.get(Norms.LE_FLOAT, o), q[d], a0);
+                a1 = Math.fma(v.get(Norms.LE_FLOAT, o + 4), q[d + 1], a1);
+                a2 = Math.fma(v.get(Norms.LE_FLOAT, o + 8), q[d + 2], a2);
+                a3 = Math.fma(v.get(Norms.LE_FLOAT, o + 12), q[d + 3], a3);
+                a4 = Math.fma(v.get(Norms.LE_FLOAT, o + 16), q[d + 4], a4);
+                a5 = Math.fma(v.get(Norms.LE_FLOAT, o + 20), q[d + 5], a5);
+                a6 = Math.fma(v.get(Norms.LE_FLOAT, o + 24), q[d + 6], a6);
+                a7 = Math.fma(v.get(Norms.LE_FLOAT, o + 28), q[d + 7], a7);
+            }
+            for (; d < dim; d++) {
+                a0 = Math.fma(v.get(Norms.LE_FLOAT, off + (long) d * Float.BYTES), q[d], a0);
+            }
+            return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
+        }
+        for (; d + 4 <= dim; d += 4) {
+            long o = off + (long) d * Float.BYTES;
+            float e0 = v.get(Norms.LE_FLOAT, o) - q[d];
+            float e1 = v.get(Norms.LE_FLOAT, o + 4) - q[d + 1];
+            float e2 = v.get(Norms.LE_FLOAT, o + 8) - q[d + 2];
+            float e3 = v.get(Norms.LE_FLOAT, o + 12) - q[d + 3];
+            a0 = Math.fma(e0, e0, a0);
+            a1 = Math.fma(e1, e1, a1);
+            a2 = Math.fma(e2, e2, a2);
+            a3 = Math.fma(e3, e3, a3);
+        }
+        for (; d < dim; d++) {
+            float e = v.get(Norms.LE_FLOAT, off + (long) d * Float.BYTES) - q[d];
+            a0 = Math.fma(e, e, a0);
+        }
+        return -(((a0 + a1) + (a2 + a3)));
     }
 
     /** The rows of query {@code q} whose upper bound reaches the k-th best lower bound over all rows. */
