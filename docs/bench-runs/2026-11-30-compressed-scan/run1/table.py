@@ -10,7 +10,7 @@ def key(tag):
     return (order.index(s), b, -t if t < 0 else -t + 100)
 tags = sorted({os.path.basename(f)[6:-5] for f in glob.glob(d + '/small-*.json')}, key=key)
 rows = []
-q1c = []; q8c = []; q1f = []; q8f = []; big = {64: [], 512: []}; mid = {2: [], 4: []}
+q1c = []; q8c = []; q1f = []; q8f = []; big = {64: [], 512: []}; mid = {2: [], 4: []}; auto_ratio = {}
 print('| site | codes MB | Q=1 codes / float32 (x floor) | Q=2 | Q=4 | Q=8 | re-scored Q=1 (med/max) | re-scored Q=8 (med/max) | Q=64 auto / float32 (ms) | Q=512 auto / float32 (ms) |')
 print('|---|---|---|---|---|---|---|---|---|---|')
 for tag in tags:
@@ -32,10 +32,15 @@ for tag in tags:
         bl = [json.loads(l) for l in open(bf)]
         for q in (64, 512):
             pair = [r for r in bl if r['q'] == q]
-            if len(pair) == 2:
+            if len(pair) == 2:  # auto, float32 (run1)
                 a, f = pair
                 bigcells.append(f"{a['median_ms']:.0f} / {f['median_ms']:.0f}")
                 big[q].append(a['median_ms'] / f['median_ms'])
+            elif len(pair) == 3:  # codes, auto, float32 (run4)
+                c, a, f = pair
+                bigcells.append(f"{c['median_ms']:.0f} / {a['median_ms']:.0f} / {f['median_ms']:.0f}")
+                big[q].append(c['median_ms'] / f['median_ms'])
+                auto_ratio.setdefault(q, []).append(a['median_ms'] / f['median_ms'])
             else:
                 bigcells.append('-')
     else:
@@ -50,6 +55,9 @@ med = statistics.median
 print()
 print(f"medians over {len(tags)} sites (x the float32 floor measured beside each search): Q=1 codes {med(q1c):.2f}, float32 {med(q1f):.2f}; Q=8 codes {med(q8c):.2f}, float32 {med(q8f):.2f}; "
       + ', '.join(f"Q={q} auto/float32 time ratio median {med(v):.2f}" for q, v in big.items() if v))
+if auto_ratio:
+    print('(run4: the Q=64 and Q=512 cells are codes / auto / float32 in ms, the ratio above codes/float32) '
+          + ', '.join(f"Q={q} auto/float32 median {med(v):.2f}, codes/float32 max {max(big[q]):.2f}" for q, v in auto_ratio.items()))
 print(f"worst site: Q=1 codes {max(q1c):.2f}, Q=8 codes {max(q8c):.2f}; medians Q=2 codes {med(mid[2]):.2f}, Q=4 codes {med(mid[4]):.2f}")
 for f in sorted(glob.glob(d + '/l2-*.json')):
     ls = [json.loads(l) for l in open(f)]

@@ -401,7 +401,7 @@ final class CodeScan {
                     if ((mask & 1 << j) == 0) {
                         continue;
                     }
-                    double p = dots[i * nq + j] * param[NativeCodes.PARAM_INV + j];
+                    double p = dots[j * (r1 - r0) + i] * param[NativeCodes.PARAM_INV + j];
                     int qi = qOff + j;
                     boolean may = cosine ? CodeBounds.cosine(p, scale, err, norm, gg, tiny, bar[qi], iv)
                             : CodeBounds.l2(p, cc, scale, err, qq[qi], qn[qi], gg, tiny, bar[qi], iv);

@@ -34,7 +34,7 @@ import java.util.Locale;
  */
 final class NativeCodes {
     /** {@code BS_CPU_ABI} in the C source. */
-    static final int ABI = 2;
+    static final int ABI = 3;
     /** Largest dimension: the sums of squared codes stay exact in int32 (16129 x 65536 < 2^31). */
     static final int MAX_DIM = 1 << 16;
     private static final String RESOURCE = "native/linux-x86_64/libblocksim_cpu.so";
@@ -60,7 +60,7 @@ final class NativeCodes {
                 if (got != ABI) {
                     why = "libblocksim_cpu.so has ABI " + got + ", this code needs " + ABI;
                 } else if ((int) usable.invokeExact() != 1) {
-                    why = "the CPU (or the OS) lacks AVX-512 VNNI";
+                    why = "the CPU (or the OS) lacks AVX-512 VNNI (or BMI2)";
                 } else {
                     // critical: a short call that may be handed heap arrays (the per-worker output)
                     dot = linker.downcallHandle(lib.findOrThrow("bs_codes_dot"),
@@ -192,7 +192,7 @@ final class NativeCodes {
 
     /**
      * The exact integer dot products of rows {@code [r0, r0 + rows)} of {@code codes} (int8
-     * [*, dim]) with the group's queries into {@code out[i nq + j]}, and (when {@code squares} is
+     * [*, dim]) with the group's queries into {@code out[j rows + i]} (query-major), and (when {@code squares} is
      * not null) each row's sum of squared codes into {@code squares[i]}. Needs {@link #available()},
      * dim at most {@link #MAX_DIM} and room for {@code rows} rows in the outputs.
      */

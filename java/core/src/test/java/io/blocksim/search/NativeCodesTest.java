@@ -80,12 +80,113 @@ class NativeCodesTest {
                         want += codes.get(ValueLayout.JAVA_BYTE, (long) (r0 + r) * dim + d)
                                 * (long) qu.q().getAtIndex(ValueLayout.JAVA_SHORT, (long) j * NativeCodes.stride(dim) + d);
                     }
-                    assertEquals(want, out[r * nq + j], "dim " + dim + " nq " + nq + " row " + r + " query " + j);
+                    assertEquals(want, out[j * rows + r], "dim " + dim + " nq " + nq + " row " + r + " query " + j);
                 }
                 if (withSquares) {
                     assertEquals(sq, squares[r], "dim " + dim + " row " + r + " squares");
                 }
             }
+        }
+    }
+
+    /**
+     * The kernel's quick rejection decides exactly as Java's {@link CodeBounds#cosineCannotReach}
+     * and {@link CodeBounds#l2CannotReach} would, row by row and query by query: bars placed at the
+     * rows' own bounds (decisions an ulp either way), NaN bars, zero, tiny and huge scales, errors
+     * and norms, partial last vectors of rows.
+     */
+    @Property(tries = 80)
+    void theQuickRejectionIsJavas(@ForAll long seed, @ForAll @IntRange(min = 1, max = 8) int nq,
+            @ForAll boolean cosine) {
+        assumeTrue(NativeCodes.available(), "no native kernel here: " + NativeCodes.why());
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int dim = new int[] {1, 33, 96, 384}[rnd.nextInt(4)];
+        int rows = 1 + rnd.nextInt(CodeScan.BLOCK_ROWS);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment codes = arena.allocate((long) rows * dim);
+            for (long i = 0; i < codes.byteSize(); i++) {
+                codes.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(-127, 128));
+            }
+            MemorySegment scales = arena.allocate((long) rows * 8);
+            MemorySegment norms = arena.allocate((long) rows * 4);
+            double mag = Math.pow(10, rnd.nextInt(-30, 30));
+            for (int r = 0; r < rows; r++) {
+                float scale = rnd.nextInt(10) == 0 ? 0f : (float) (rnd.nextDouble() * mag);
+                scales.set(Norms.LE_FLOAT, r * 8L, scale);
+                scales.set(Norms.LE_FLOAT, r * 8L + 4, rnd.nextInt(10) == 0 ? 0f : (float) (rnd.nextDouble() * scale * 10));
+                float norm = switch (rnd.nextInt(12)) {
+                    case 0 -> 0f;
+                    case 1 -> Float.NaN;
+                    case 2 -> 1e-9f;
+                    default -> (float) (scale * 127 * Math.sqrt(dim) * rnd.nextDouble());
+                };
+                norms.set(Norms.LE_FLOAT, r * 4L, norm);
+            }
+            float[][] q = new float[nq][dim];
+            for (float[] v : q) {
+                for (int d = 0; d < dim; d++) {
+                    v[d] = (float) (rnd.nextGaussian() * (cosine ? 1 / Math.sqrt(dim) : mag));
+                }
+            }
+            NativeCodes.Quantized qu = NativeCodes.quantize(q, dim, arena);
+            double g = CodeBounds.integerGrowth(dim, 16, rnd.nextDouble() * 1e-3);
+            double tiny = (dim + 16) * 0x1p-149;
+            double[] param = new double[NativeCodes.PARAMS];
+            param[NativeCodes.PARAM_G] = g;
+            param[NativeCodes.PARAM_TINY] = tiny;
+            double[] qq = new double[nq];
+            double[] qn = new double[nq];
+            for (int j = 0; j < nq; j++) {
+                for (float f : q[j]) {
+                    qq[j] += (double) f * f;
+                }
+                qn[j] = Math.sqrt(qq[j]);
+                param[NativeCodes.PARAM_INV + j] = qu.inv()[j];
+                param[NativeCodes.PARAM_QQ + j] = qq[j];
+                param[NativeCodes.PARAM_QN + j] = qn[j];
+            }
+            int[] out = new int[rows * nq];
+            int[] squares = new int[rows];
+            NativeCodes.dot(codes, 0, rows, dim, qu, out, cosine ? null : squares);
+            // bars at a random row's own reject boundary (so decisions go both ways), some NaN
+            float[] bar = new float[nq];
+            for (int j = 0; j < nq; j++) {
+                int r = rnd.nextInt(rows);
+                double p = out[j * rows + r] * qu.inv()[j];
+                float scale = scales.get(Norms.LE_FLOAT, r * 8L);
+                float norm = norms.get(Norms.LE_FLOAT, r * 4L);
+                double center = cosine ? scale * p / Math.max(norm, 1e-8)
+                        : -Math.sqrt(Math.max(0, (double) scale * scale * squares[r] - 2.0 * scale * p + qq[j]));
+                bar[j] = rnd.nextInt(8) == 0 ? Float.NaN : (float) (center + (rnd.nextDouble() - 0.5) * Math.abs(center)
+                        * Math.pow(10, -rnd.nextInt(1, 8)));
+            }
+            int[] hits = new int[rows];
+            int found = NativeCodes.scan(codes, scales, cosine ? norms : null, 0, rows, dim, qu, param, bar, 0,
+                    new int[rows * nq], cosine ? null : new int[rows], hits);
+            int h = 0;
+            for (int r = 0; r < rows; r++) {
+                float scale = scales.get(Norms.LE_FLOAT, r * 8L);
+                float err = scales.get(Norms.LE_FLOAT, r * 8L + 4);
+                float norm = norms.get(Norms.LE_FLOAT, r * 4L);
+                int mask = 0;
+                for (int j = 0; j < nq; j++) {
+                    double p = out[j * rows + r] * qu.inv()[j];
+                    boolean reject = cosine
+                            ? CodeBounds.cosineCannotReach(scale * p, CodeBounds.cosineRowSlack(scale, err, norm, g, tiny),
+                                    Math.max(norm, io.blocksim.Metric.NORM_EPS), bar[j])
+                            : CodeBounds.l2CannotReach(p, (double) scale * scale * squares[r], Math.sqrt(squares[r]), scale,
+                                    err, qq[j], qn[j], g, tiny, bar[j]);
+                    if (!reject) {
+                        mask |= 1 << j;
+                    }
+                }
+                if (mask != 0) {
+                    assertTrue(h < found, "row " + r + " missing from the kernel's hits");
+                    assertEquals((r << 8) | mask, hits[h], "row " + r);
+                    h++;
+                }
+            }
+            assertEquals(h, found, "the kernel kept rows Java rejects");
         }
     }
 
