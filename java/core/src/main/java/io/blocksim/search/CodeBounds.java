@@ -18,7 +18,8 @@ import io.blocksim.Metric;
  * underflow). The kernel computes P = fl(sum_i c_i q'_i) in float (fma, any order, lanes then a
  * reduction): with every product exact in the fma, |P - sum c_i q'_i| <= gamma_{D+L} sum|c_i q'_i|
  * + (D + L) 2^-150 (Higham 3.1, plus one subnormal rounding per operation), gamma_n = n u/(1 - n u),
- * and sum|c_i q'_i| <= |c| |q'| by Cauchy-Schwarz. So S = s P (exact in double) satisfies
+ * and sum|c_i q'_i| <= |c| |q'| by Cauchy-Schwarz. So S = s P (exact in double for a float P; the
+ * native kernel's P = I/t has up to 31 bits and s P rounds once, see {@link #integerGrowth}) satisfies
  * <pre>  |x^.(q/w) - S| <= G |x^| + s (D + L) 2^-149,   G = (D + L + 16) u,</pre>
  * (G covers gamma_{D+L} (1 + 2u), the query's u and its underflow, with room for the double
  * arithmetic below), and |x^| <= |x| + E. Adding the coding error |x.(q/w) - x^.(q/w)| <= E |q/w| <= E:

@@ -378,6 +378,14 @@ final class CodeScan {
          */
         private void integer(CodeCandidates out, MemorySegment codes, MemorySegment scales, MemorySegment n, int r0,
                 int r1, int base, int gi) {
+            int step = NativeCodes.maxRows(dim);  // a critical call stays short at any dimension
+            for (int a = r0; a < r1; a += step) {
+                integerRows(out, codes, scales, n, a, Math.min(r1, a + step), base, gi);
+            }
+        }
+
+        private void integerRows(CodeCandidates out, MemorySegment codes, MemorySegment scales, MemorySegment n, int r0,
+                int r1, int base, int gi) {
             NativeCodes.Quantized q = quantized[gi];
             int nq = q.nq();
             int qOff = gi * GROUP;

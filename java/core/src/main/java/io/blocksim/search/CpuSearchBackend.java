@@ -207,7 +207,7 @@ public final class CpuSearchBackend implements SearchBackend {
                 }
                 yield true;
             }
-            case AUTO -> queries.length <= autoCodesMaxQueries(data.dim()) && CodeScan.usable(data);
+            case AUTO -> CodeScan.usable(data) && queries.length <= autoCodesMaxQueries(data.dim());
         };
     }
 

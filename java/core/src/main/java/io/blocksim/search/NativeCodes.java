@@ -109,7 +109,8 @@ final class NativeCodes {
             return "no native kernel for " + os + " " + arch;
         }
         if (!NativeCodes.class.getModule().isNativeAccessEnabled()) {
-            return "native access is not enabled (--enable-native-access=ALL-UNNAMED)";
+            return "native access is not enabled for blocksim's module (--enable-native-access=ALL-UNNAMED on the"
+                    + " class path)";
         }
         if (NativeCodes.class.getResource(RESOURCE) == null) {
             return RESOURCE + " is not on the class path";
@@ -117,17 +118,40 @@ final class NativeCodes {
         return null;
     }
 
-    /** Copies the library out of the jar, opens it and deletes the copy (the mapping stays). */
+    /**
+     * Copies the library out of the jar, opens it and deletes the copy (the mapping stays): in the
+     * temporary directory, or where that cannot hold code (mounted noexec) in {@code
+     * ~/.cache/blocksim}; {@code -Dblocksim.cpu.native.dir=DIR} names the directory to use.
+     */
     private static SymbolLookup load() throws IOException {
-        Path tmp = Files.createTempFile("blocksim-cpu-", ".so");
-        try {
-            try (InputStream in = NativeCodes.class.getResourceAsStream(RESOURCE)) {
-                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+        String chosen = System.getProperty("blocksim.cpu.native.dir");
+        java.util.List<Path> dirs = chosen != null ? java.util.List.of(Path.of(chosen))
+                : java.util.List.of(Path.of(System.getProperty("java.io.tmpdir")),
+                        Path.of(System.getProperty("user.home"), ".cache", "blocksim"));
+        IOException first = null;
+        RuntimeException refused = null;
+        for (Path dir : dirs) {
+            try {
+                Files.createDirectories(dir);
+                Path tmp = Files.createTempFile(dir, "blocksim-cpu-", ".so");
+                try {
+                    try (InputStream in = NativeCodes.class.getResourceAsStream(RESOURCE)) {
+                        Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+                    }
+                    return SymbolLookup.libraryLookup(tmp, Arena.global());
+                } finally {
+                    Files.deleteIfExists(tmp);
+                }
+            } catch (IOException e) {
+                first = first == null ? e : first;
+            } catch (IllegalArgumentException e) {  // dlopen refused the file (a noexec mount)
+                refused = refused == null ? e : refused;
             }
-            return SymbolLookup.libraryLookup(tmp, Arena.global());
-        } finally {
-            Files.deleteIfExists(tmp);
         }
+        if (refused != null) {
+            throw refused;
+        }
+        throw first;
     }
 
     /** {@link #scan}'s per-group parameters: where in its double array each value sits. */
@@ -144,24 +168,30 @@ final class NativeCodes {
      * query the inverse scale {@code inv[j] = 1/t} (a power of two: {@code sum * inv} is exact in
      * double) and {@code err[j] >= |q_j - cq_j / t|}, rounded up.
      */
-    record Quantized(MemorySegment q, int nq, double[] inv, double[] err) {
+    record Quantized(MemorySegment q, int dim, int nq, double[] inv, double[] err) {
     }
 
     /**
      * Rounds {@code q} (each {@code dim} long, finite) to int16 at the largest power-of-two scale t
-     * that keeps |cq| within both 32767 and (2^31 - 1) / (127 stride): every partial sum of the
-     * kernel then fits in int32. A zero query gets t = 1 and no error.
+     * that keeps |cq| within both 32767 and (2^31 - 1) / (128 stride): every partial sum of the
+     * kernel then fits in int32, whatever int8 codes it meets. A zero query gets t = 1 and no error.
+     *
+     * @throws IllegalArgumentException for a value that is not finite (callers validate queries first)
      */
     static Quantized quantize(float[][] q, int dim, Arena arena) {
         int stride = stride(dim);
         int nq = q.length;
         MemorySegment out = arena.allocate((long) nq * stride * Short.BYTES, 64);
-        double limit = Math.min(Short.MAX_VALUE, Math.floor((double) Integer.MAX_VALUE / (127.0 * stride)));
+        // 128: a code file written elsewhere may hold -128 (RowCodes writes -127 to 127)
+        double limit = Math.min(Short.MAX_VALUE, Math.floor((double) Integer.MAX_VALUE / (128.0 * stride)));
         double[] inv = new double[nq];
         double[] err = new double[nq];
         for (int j = 0; j < nq; j++) {
             double max = 0;
             for (int d = 0; d < dim; d++) {
+                if (!Float.isFinite(q[j][d])) {
+                    throw new IllegalArgumentException("query " + j + " has a value that is not finite at " + d);
+                }
                 max = Math.max(max, Math.abs(q[j][d]));
             }
             double t = 1;
@@ -182,7 +212,23 @@ final class NativeCodes {
             // the double sum of squares rounds at most (dim + 1) 2^-53 relative, the root 2^-53
             err[j] = Math.sqrt(sum) * (1 + 0x1p-30);
         }
-        return new Quantized(out, nq, inv, err);
+        return new Quantized(out, dim, nq, inv, err);
+    }
+
+    /** The most rows per call: a critical call holds off safepoints (GC) while it runs. */
+    static int maxRows(int dim) {
+        return Math.max(1, Math.min(1 << 23, (1 << 20) / Math.max(1, dim)));  // 1 MiB of codes; hits hold r << 8
+    }
+
+    private static void check(int rows, int dim, Quantized q, int[] out, int[] squares) {
+        if (dim != q.dim() || dim > MAX_DIM || rows > maxRows(dim) || q.nq() < 1 || q.nq() > 8) {
+            throw new IllegalArgumentException("bad call: dim " + dim + " (queries " + q.dim() + "), rows " + rows
+                    + ", queries " + q.nq());
+        }
+        java.util.Objects.checkFromIndexSize(0, rows * q.nq(), out.length);
+        if (squares != null) {
+            java.util.Objects.checkFromIndexSize(0, rows, squares.length);
+        }
     }
 
     /** The kernel's row stride of the queries: {@code dim} rounded up to 32. */
@@ -200,6 +246,7 @@ final class NativeCodes {
         if (rows <= 0) {
             return;
         }
+        check(rows, dim, q, out, squares);
         MemorySegment from = codes.asSlice(r0 * dim, (long) rows * dim);
         MemorySegment sq = squares == null ? MemorySegment.NULL : MemorySegment.ofArray(squares);
         try {
@@ -226,6 +273,14 @@ final class NativeCodes {
             Quantized q, double[] param, float[] bar, int barOff, int[] out, int[] squares, int[] hits) {
         if (rows <= 0) {
             return 0;
+        }
+        check(rows, dim, q, out, squares);
+        // the kernel writes these heap arrays in a critical call: nothing may be short
+        java.util.Objects.checkFromIndexSize(0, rows, hits.length);
+        java.util.Objects.checkFromIndexSize(barOff, q.nq(), bar.length);
+        java.util.Objects.checkFromIndexSize(0, PARAMS, param.length);
+        if (norms == null && squares == null) {
+            throw new IllegalArgumentException("L2 needs the squares array");
         }
         MemorySegment from = codes.asSlice(r0 * dim, (long) rows * dim);
         MemorySegment sc = scales.asSlice(r0 * 8, (long) rows * 8);

@@ -187,6 +187,59 @@ class CodeScanPropertyTest {
         }
     }
 
+    /**
+     * A query the native kernel's int16 rounding misleads, with exactly coded rows (E = 0) so that
+     * only the rounding term keeps the bound honest (the review's construction): q_0 = 1, a values
+     * of +-1/t (exact at the kernel's scale t), b values of +-0.5/t (ties, which round to 0: every
+     * one is off by 0.5/t); row 0 agrees with the query where it rounds away and disagrees where it
+     * is exact, row 1 the reverse. The rounded query prefers row 1, the exact one row 0. Dimensions
+     * of 8,001 bring the kernel's scale down to 2^11, where dropping the rounding term from
+     * {@link CodeBounds#integerGrowth} loses row 0.
+     */
+    @Test
+    void aQueryTheInt16RoundingMisleadsStillGetsTheExactAnswer() {
+        for (int[] ab : new int[][] {{20, 60}, {200, 600}, {2000, 6000}}) {
+            int a = ab[0];
+            int b = ab[1];
+            int dim = 1 + a + b;
+            double limit = Math.min(Short.MAX_VALUE, Math.floor((double) Integer.MAX_VALUE / (128.0 * NativeCodes.stride(dim))));
+            float t = (float) Math.scalb(1.0, Math.getExponent(limit));
+            SplittableRandom rnd = new SplittableRandom(a);
+            float[] q = new float[dim];
+            float[][] data = new float[6][dim];
+            q[0] = 1;
+            data[0][0] = 127;
+            data[1][0] = 127;
+            for (int d = 1; d < dim; d++) {
+                float sign = rnd.nextBoolean() ? 1 : -1;
+                boolean exact = d <= a;
+                q[d] = sign * (exact ? 1 : 0.5f) / t;
+                data[0][d] = exact ? -sign : sign;  // the true best
+                data[1][d] = exact ? sign : -sign;  // the rounded query's best
+            }
+            for (int r = 2; r < data.length; r++) {
+                for (int d = 0; d < dim; d++) {
+                    data[r][d] = rnd.nextInt(-100, 101);
+                }
+            }
+            try (Arena arena = Arena.ofShared()) {
+                VectorSet set = withCodes(arena, TestVectors.shards(arena, data, new int[] {data.length}, true));
+                for (boolean nativeKernel : new boolean[] {false, true}) {
+                    try (CpuSearchBackend bk = new CpuSearchBackend(1, 64, nativeKernel)) {
+                        for (Metric m : Metric.values()) {
+                            SearchResult want = bk.search(set, new float[][] {q}, 1, m, ScanMode.FLOAT32);
+                            SearchResult got = bk.search(set, new float[][] {q}, 1, m, ScanMode.CODES);
+                            String what = m + " a " + a + " b " + b + (nativeKernel ? " native" : " java");
+                            assertEquals(0, want.rows()[0][0], what + ": the construction");
+                            assertArrayEquals(want.rows()[0], got.rows()[0], what);
+                            assertArrayEquals(want.scores()[0], got.scores()[0], what);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** On plain gaussian rows the bound excludes most rows: the scan re-scores few (the bound is not vacuous). */
     @Test
     void theBoundExcludesMostRowsOfOrdinaryData() {
