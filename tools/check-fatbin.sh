@@ -11,6 +11,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# shellcheck source=tools/provenance.sh
+. tools/provenance.sh
 fatbin=java/cuda/src/main/resources/io/blocksim/cuda/blocksim_kernels.fatbin
 stamp=kernels/fatbin.sha256
 
@@ -38,26 +40,10 @@ case "${1:-}" in
     echo "check-fatbin: recorded $stamp"
     ;;
 "")
-    [ -f "$stamp" ] || { echo "check-fatbin: FAIL: $stamp missing" >&2; exit 1; }
-    [ -f "$fatbin" ] || { echo "check-fatbin: FAIL: $fatbin missing" >&2; exit 1; }
-    want_src="$(awk '$1=="sources"{print $2}' "$stamp")"
-    want_bin="$(awk '$1=="fatbin"{print $2}' "$stamp")"
     have_src="$(sources_hash)"
-    have_bin="$(file_hash "$fatbin")"
-    rc=0
-    if [ "$want_src" != "$have_src" ]; then
-        echo "check-fatbin: FAIL: kernels/ sources or nvcc.flags changed since the fatbin was built" >&2
-        echo "  recorded $want_src, now $have_src" >&2
-        echo "  rebuild: cmake -S . -B build/cmake && cmake --build build/cmake --target fatbin" >&2
-        rc=1
-    fi
-    if [ "$want_bin" != "$have_bin" ]; then
-        echo "check-fatbin: FAIL: $fatbin is not the file recorded in $stamp" >&2
-        echo "  recorded $want_bin, now $have_bin" >&2
-        rc=1
-    fi
-    [ $rc -eq 0 ] && echo "check-fatbin: OK (fatbin matches kernels/ sources $have_src)"
-    exit $rc
+    provenance_check check-fatbin "$stamp" fatbin "$fatbin" "$have_src" \
+        "cmake -S . -B build/cmake && cmake --build build/cmake --target fatbin"
+    echo "check-fatbin: OK (fatbin matches kernels/ sources $have_src)"
     ;;
 *)
     echo "usage: tools/check-fatbin.sh [--write]" >&2

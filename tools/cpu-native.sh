@@ -8,6 +8,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# shellcheck source=tools/provenance.sh
+. tools/provenance.sh
 src=native/cpu/bs_cpu_codes.c
 lib=java/core/src/main/resources/io/blocksim/search/native/linux-x86_64/libblocksim_cpu.so
 stamp=native/cpu/build.sha256
@@ -30,18 +32,8 @@ case "${1:-}" in
     echo "cpu-native: built $lib ($(wc -c < "$lib") bytes), recorded $stamp"
     ;;
 --check)
-    [ -f "$stamp" ] && [ -f "$lib" ] || { echo "cpu-native: FAIL: $stamp or $lib missing" >&2; exit 1; }
-    rc=0
-    if [ "$(awk '$1=="sources"{print $2}' "$stamp")" != "$(sources_hash)" ]; then
-        echo "cpu-native: FAIL: $src or the flags changed since the library was built; run tools/cpu-native.sh" >&2
-        rc=1
-    fi
-    if [ "$(awk '$1=="library"{print $2}' "$stamp")" != "$(file_hash "$lib")" ]; then
-        echo "cpu-native: FAIL: $lib is not the file recorded in $stamp" >&2
-        rc=1
-    fi
-    [ $rc -eq 0 ] && echo "cpu-native: OK (library matches $src)"
-    exit $rc
+    provenance_check cpu-native "$stamp" library "$lib" "$(sources_hash)" "tools/cpu-native.sh"
+    echo "cpu-native: OK (library matches $src)"
     ;;
 *)
     echo "usage: tools/cpu-native.sh [--check]" >&2
