@@ -87,7 +87,9 @@ final class BenchCommand implements Runnable {
 
         @Option(names = "--scan", split = ",", defaultValue = "auto", paramLabel = "auto|codes|float32",
                 description = "What the searches read, one row each, side by side: auto, codes (the compressed scan, on a"
-                    + " store with codes), float32; e.g. --scan codes,float32 (default: ${DEFAULT-VALUE}).")
+                    + " store with codes), float32; e.g. --scan codes,float32. A row shows the scan that ran (auto's"
+                    + " choice), and for the codes the rows re-scored per query (median/max); the first lines say"
+                    + " which kernels the compressed scan runs (default: ${DEFAULT-VALUE}).")
         List<String> scans;
 
         @Override

@@ -82,8 +82,9 @@ final class SearchCommand implements Callable<Integer> {
     @Option(names = "--scan", defaultValue = "auto", paramLabel = "auto|codes|float32",
             description = "What the search reads: codes (the compressed scan: every row's int8 codes, then the floats of the"
                 + " rows the codes cannot exclude; needs a store with codes, see 'blocksim index'), float32 (every row's"
-                + " floats), or auto: codes when the store has them and there are few queries. The answer is the same"
-                + " (default: ${DEFAULT-VALUE}).")
+                + " floats), or auto: codes when the store has them and there are few queries (up to 32 on the CPU's"
+                + " native kernel, 4 on its Java kernels; BLOCKSIM_CPU_NATIVE=0 turns the native one off). The answer is"
+                + " the same (default: ${DEFAULT-VALUE}).")
     String scan;
 
     @Option(names = "--model", paramLabel = "MODEL.onnx", description = "Model for --prompt (default: the shipped model).")

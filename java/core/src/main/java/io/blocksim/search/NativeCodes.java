@@ -99,9 +99,8 @@ final class NativeCodes {
     }
 
     private static String unusable() {
-        if ("false".equalsIgnoreCase(System.getProperty("blocksim.cpu.native"))
-                || "0".equals(System.getenv("BLOCKSIM_CPU_NATIVE"))) {
-            return "turned off (blocksim.cpu.native=false or BLOCKSIM_CPU_NATIVE=0)";
+        if (off(System.getProperty("blocksim.cpu.native")) || off(System.getenv("BLOCKSIM_CPU_NATIVE"))) {
+            return "turned off by blocksim.cpu.native or BLOCKSIM_CPU_NATIVE";
         }
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         String arch = System.getProperty("os.arch", "");
@@ -116,6 +115,11 @@ final class NativeCodes {
             return RESOURCE + " is not on the class path";
         }
         return null;
+    }
+
+    /** 0, false, no or off (any case): the setting turns the native kernel off. */
+    private static boolean off(String v) {
+        return v != null && java.util.Set.of("0", "false", "no", "off").contains(v.trim().toLowerCase(Locale.ROOT));
     }
 
     /**
