@@ -237,11 +237,7 @@ BS_DEV void bs_codescan_impl(const signed char* __restrict__ C, const float* __r
     bs_topk_flush(tk, BsNoRescore());
 
     const size_t listBase = (size_t)(listOffset + blockIdx.y) * k;
-    for (int i = tid; i < nq * k; i += BS_THREADS) {
-        const int s = i / k;
-        const int j = i - s * k;
-        cand[(size_t)(q0 + s) * candStride + listBase + j] = tk.list[(size_t)s * tk.L + j];
-    }
+    bs_topk_store(tk, nq, k, cand, candStride, q0, listBase);
 }
 
 // The rerank's source: a row whose hi reaches tau is scored exactly (and counted); others give the
@@ -278,7 +274,6 @@ BS_DEV void bs_rerank_impl(const float* __restrict__ X, const float* __restrict_
                            int chunkLen, int idBase, unsigned* __restrict__ rescored,
                            bs_u64* __restrict__ cand, long long candStride, int listOffset) {
     BS_DYN_SMEM(smem);
-    const int tid = threadIdx.x;
     const int q = blockIdx.y;
     const long long e0 = (long long)blockIdx.x * chunkLen;
     const long long e1 = bs_lmin(e0 + chunkLen, (long long)nRows);
@@ -296,6 +291,5 @@ BS_DEV void bs_rerank_impl(const float* __restrict__ X, const float* __restrict_
     bs_topk_stream(tk, e0, e1, src, BsNoRescore());
     bs_topk_flush(tk, BsNoRescore());
     const size_t listBase = (size_t)(listOffset + blockIdx.x) * k;
-    for (int j = tid; j < k; j += BS_THREADS)
-        cand[(size_t)q * candStride + listBase + j] = tk.list[j];
+    bs_topk_store(tk, 1, k, cand, candStride, q, listBase);
 }

@@ -159,9 +159,5 @@ BS_DEV void bs_scan_impl(const float* __restrict__ X, const float* __restrict__ 
 
     // the block's candidates: cand[q * candStride + (listOffset + blockIdx.y) * k + j]
     const size_t listBase = (size_t)(listOffset + blockIdx.y) * k;
-    for (int i = tid; i < nq * k; i += BS_THREADS) {
-        const int s = i / k;
-        const int j = i - s * k;
-        cand[(size_t)(q0 + s) * candStride + listBase + j] = tk.list[(size_t)s * tk.L + j];
-    }
+    bs_topk_store(tk, nq, k, cand, candStride, q0, listBase);
 }

@@ -140,8 +140,7 @@ BS_DEV void bs_select_impl(const float* __restrict__ S, long long ldS, int nRows
     bs_topk_flush(tk, rs);
 
     const size_t listBase = (size_t)(listOffset + blockIdx.x) * k;
-    for (int j = tid; j < k; j += BS_THREADS)
-        cand[(size_t)q * candStride + listBase + j] = tk.list[j];
+    bs_topk_store(tk, 1, k, cand, candStride, q, listBase);
 }
 
 // ---- merges of packed candidates ---------------------------------------------------------------

@@ -204,3 +204,14 @@ BS_DEV void bs_topk_stream(BsTopk& t, long long e0, long long e1, const Src& src
         }
     }
 }
+
+// Writes a block's lists out: list s < nq, its k best, to out[(q0 + s) * stride + base + j]
+// (after bs_topk_flush; every kernel that ends in candidate lists ends here).
+BS_DEV void bs_topk_store(const BsTopk& t, int nq, int k, bs_u64* __restrict__ out, long long stride,
+                          int q0, size_t base) {
+    for (int i = threadIdx.x; i < nq * k; i += BS_THREADS) {
+        const int s = i / k;
+        const int j = i - s * k;
+        out[(size_t)(q0 + s) * stride + base + j] = t.list[(size_t)s * t.L + j];
+    }
+}
