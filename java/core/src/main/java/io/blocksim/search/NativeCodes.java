@@ -39,12 +39,10 @@ final class NativeCodes {
     static final int MAX_DIM = 1 << 16;
     private static final String RESOURCE = "native/linux-x86_64/libblocksim_cpu.so";
 
-    private static final MethodHandle DOT;
     private static final MethodHandle SCAN;
     private static final String WHY;
 
     static {
-        MethodHandle dot = null;
         MethodHandle scan = null;
         String why;
         try {
@@ -63,10 +61,6 @@ final class NativeCodes {
                     why = "the CPU (or the OS) lacks AVX-512 VNNI (or BMI2)";
                 } else {
                     // critical: a short call that may be handed heap arrays (the per-worker output)
-                    dot = linker.downcallHandle(lib.findOrThrow("bs_codes_dot"),
-                            FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
-                                    ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS),
-                            Linker.Option.critical(true));
                     scan = linker.downcallHandle(lib.findOrThrow("bs_codes_scan"),
                             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                                     ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT, ValueLayout.ADDRESS,
@@ -77,12 +71,10 @@ final class NativeCodes {
             }
         } catch (Throwable t) {
             why = "libblocksim_cpu.so did not load: " + t;
-            dot = null;
             scan = null;
         }
-        DOT = dot;
         SCAN = scan;
-        WHY = dot == null ? why : null;
+        WHY = scan == null ? why : null;
     }
 
     private NativeCodes() {
@@ -90,7 +82,7 @@ final class NativeCodes {
 
     /** Whether the native kernel runs on this machine and JVM. */
     static boolean available() {
-        return DOT != null;
+        return SCAN != null;
     }
 
     /** Why {@link #available()} is false (one line), or null when it is true. */
@@ -242,28 +234,9 @@ final class NativeCodes {
 
     /**
      * The exact integer dot products of rows {@code [r0, r0 + rows)} of {@code codes} (int8
-     * [*, dim]) with the group's queries into {@code out[j rows + i]} (query-major), and (when {@code squares} is
-     * not null) each row's sum of squared codes into {@code squares[i]}. Needs {@link #available()},
-     * dim at most {@link #MAX_DIM} and room for {@code rows} rows in the outputs.
-     */
-    static void dot(MemorySegment codes, long r0, int rows, int dim, Quantized q, int[] out, int[] squares) {
-        if (rows <= 0) {
-            return;
-        }
-        check(rows, dim, q, out, squares);
-        MemorySegment from = codes.asSlice(r0 * dim, (long) rows * dim);
-        MemorySegment sq = squares == null ? MemorySegment.NULL : MemorySegment.ofArray(squares);
-        try {
-            DOT.invokeExact(from, (long) rows, dim, q.q(), q.nq(), MemorySegment.ofArray(out), sq);
-        } catch (RuntimeException | Error e) {
-            throw e;  // a closed store's segment: IllegalStateException, translated by the backend
-        } catch (Throwable t) {
-            throw new AssertionError("bs_codes_dot threw a checked exception", t);
-        }
-    }
-
-    /**
-     * {@link #dot} for rows [r0, r0 + rows), then each row's quick rejection against the bars:
+     * [*, dim]) with the group's queries into {@code out[j rows + i]} (query-major), and (when
+     * {@code squares} is not null) each row's sum of squared codes into {@code squares[i]}; then
+     * each row's quick rejection against the bars:
      * {@link CodeBounds#cosineCannotReach} (with {@link CodeBounds#cosineRowSlack}) when {@code norms}
      * is not null, else {@link CodeBounds#l2CannotReach} (then {@code squares} is needed), the same
      * double arithmetic in C. Writes to {@code hits} each row that some query may still reach, as

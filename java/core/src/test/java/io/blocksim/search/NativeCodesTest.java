@@ -67,7 +67,7 @@ class NativeCodesTest {
             int[] out = new int[rows * nq];
             int[] squares = new int[rows];
             boolean withSquares = rnd.nextBoolean();
-            NativeCodes.dot(codes, r0, rows, dim, qu, out, withSquares ? squares : null);
+            sums(codes, r0, rows, dim, qu, out, withSquares ? squares : null, arena);
             for (int r = 0; r < rows; r++) {
                 long sq = 0;
                 for (int d = 0; d < dim; d++) {
@@ -87,6 +87,16 @@ class NativeCodesTest {
                 }
             }
         }
+    }
+
+    /** The kernel's sums (and squares): a scan against NaN bars, which rejects no row. */
+    private static void sums(MemorySegment codes, long r0, int rows, int dim, NativeCodes.Quantized qu, int[] out,
+            int[] squares, Arena arena) {
+        float[] bar = new float[qu.nq()];
+        Arrays.fill(bar, Float.NaN);
+        int found = NativeCodes.scan(codes, arena.allocate((r0 + rows) * 8L), arena.allocate((r0 + rows) * 4L), r0, rows,
+                dim, qu, new double[NativeCodes.PARAMS], bar, 0, out, squares, new int[rows]);
+        assertEquals(rows, found, "NaN bars reject no row");
     }
 
     /**
@@ -147,7 +157,7 @@ class NativeCodesTest {
             }
             int[] out = new int[rows * nq];
             int[] squares = new int[rows];
-            NativeCodes.dot(codes, 0, rows, dim, qu, out, cosine ? null : squares);
+            sums(codes, 0, rows, dim, qu, out, cosine ? null : squares, arena);
             // bars at a random row's own reject boundary (so decisions go both ways), some NaN
             float[] bar = new float[nq];
             for (int j = 0; j < nq; j++) {
@@ -244,7 +254,7 @@ class NativeCodesTest {
             assertTrue(cq > 0);
             int[] out = new int[2];
             int[] squares = new int[1];
-            NativeCodes.dot(codes, 0, 1, dim, qu, out, squares);
+            sums(codes, 0, 1, dim, qu, out, squares, arena);
             assertEquals(127L * cq * dim, out[0]);
             assertEquals(127L * cq * dim, out[1]);
             assertEquals(127L * 127 * dim, squares[0]);
