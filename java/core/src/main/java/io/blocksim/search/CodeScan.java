@@ -143,7 +143,7 @@ final class CodeScan {
             float key = kernelKey(s.vectors(), (long) local * dim * Float.BYTES, query, cosine);
             if (cosine) {
                 float norm = norms[si].get(Norms.LE_FLOAT, (long) local * Float.BYTES);
-                key = !(norm <= 0x1p125f) ? Float.NaN : key / Math.max(norm, (float) Metric.NORM_EPS);
+                key = !(norm <= CpuSearchBackend.HUGE_NORM) ? Float.NaN : key / Math.max(norm, (float) Metric.NORM_EPS);
             }
             keys[i] = key;
             free[i] = !Float.isFinite(key);

@@ -275,12 +275,15 @@ public final class CpuSearchBackend implements SearchBackend {
         return out;
     }
 
+    /** Above this stored norm (or not finite) a cosine row's float kernel key says nothing: see {@link #hugeNormRows}. */
+    static final float HUGE_NORM = 0x1p125f;
+
     private static int[] hugeNormRows(MemorySegment norms, int rows) {
         int[] out = new int[0];
         int n = 0;
         for (int r = 0; r < rows; r++) {
             float v = norms.get(Norms.LE_FLOAT, (long) r * Float.BYTES);
-            if (!(v <= 0x1p125f)) {
+            if (!(v <= HUGE_NORM)) {
                 if (n == out.length) {
                     out = Arrays.copyOf(out, Math.max(8, 2 * n));
                 }
